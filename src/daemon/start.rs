@@ -1,0 +1,255 @@
+//! `start`: turning app specs into supervised instances, with pm2's rules for names, instance
+//! counts, exec mode, log and pid paths, and refusing to start a running script twice.
+
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+use super::Daemon;
+use crate::protocol::{AppSpec, ExecMode, Instances, StartRequest};
+use crate::supervisor::{self, spawn, Control, Paths, ProcInfo, Status};
+
+/// pm-native's worker-count rule: CPU-bound = cores, I/O-bound = 2 × cores, mixed = 1.5 × cores.
+pub fn workload_instances(workload: &str, cores: usize) -> Result<u32, String> {
+    let cores = cores.max(1) as f64;
+    let n = match workload {
+        "cpu" => cores,
+        "io" => cores * 2.0,
+        "mixed" => (cores * 1.5).round(),
+        other => {
+            return Err(format!(
+                "workload must be cpu, io or mixed, got \"{other}\""
+            ))
+        }
+    };
+    Ok((n as u32).max(1))
+}
+
+fn cores() -> usize {
+    std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+}
+
+/// `out.log` → `out-3.log`: pm2 suffixes per-instance files with the pm_id.
+fn with_id(path: &Path, id: u32) -> PathBuf {
+    let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("");
+    let name = match path.extension().and_then(|e| e.to_str()) {
+        Some(ext) => format!("{stem}-{id}.{ext}"),
+        None => format!("{stem}-{id}"),
+    };
+    path.with_file_name(name)
+}
+
+fn log_path(
+    given: Option<&str>,
+    cwd: &Path,
+    default: PathBuf,
+    id: u32,
+    suffix: bool,
+) -> Option<PathBuf> {
+    let p = match given {
+        Some("NULL") | Some("/dev/null") => return None,
+        Some(g) => crate::config::paths::resolve(cwd, g),
+        None => default,
+    };
+    Some(if suffix { with_id(&p, id) } else { p })
+}
+
+fn paths(d: &Daemon, spec: &AppSpec, name: &str, id: u32, multi: bool) -> Paths {
+    let home = &d.ctx.home;
+    let cwd = PathBuf::from(spec.cwd.clone().unwrap_or_else(|| "/".into()));
+    let merge = spec.merge_logs.unwrap_or(!multi);
+    let disabled = spec.disable_logs == Some(true);
+    let logs = home.logs_dir();
+    let out = log_path(
+        spec.out_file.as_deref(),
+        &cwd,
+        logs.join(format!("{name}-out.log")),
+        id,
+        !merge,
+    );
+    let err = log_path(
+        spec.error_file.as_deref(),
+        &cwd,
+        logs.join(format!("{name}-error.log")),
+        id,
+        !merge,
+    );
+    let combined = match spec.log_file.as_deref() {
+        None | Some("false") => None,
+        Some("true") => Some(logs.join(format!("{name}.log"))),
+        given => log_path(given, &cwd, PathBuf::new(), id, !merge),
+    };
+    let pid = match spec.pid_file.as_deref() {
+        Some(p) => with_id(&crate::config::paths::resolve(&cwd, p), id),
+        None => home.pids_dir().join(format!("{name}-{id}.pid")),
+    };
+    if disabled {
+        return Paths {
+            out: None,
+            err: None,
+            combined: None,
+            pid,
+        };
+    }
+    Paths {
+        out,
+        err,
+        combined,
+        pid,
+    }
+}
+
+fn uuid_v4() -> String {
+    let mut b = [0u8; 16];
+    if std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut b))
+        .is_err()
+    {
+        let t = supervisor::now_ms() as u128 ^ ((std::process::id() as u128) << 64);
+        b = t.to_le_bytes();
+    }
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..32]
+    )
+}
+
+/// How many instances an app asks for, and in which mode, following pm2: giving `instances`
+/// means cluster mode for Node apps unless `exec_mode` says otherwise.
+fn count_and_mode(spec: &AppSpec, is_node: bool) -> Result<(u32, ExecMode), String> {
+    let count = match (&spec.instances, spec.workload.as_deref()) {
+        (Instances::One, Some(w)) => workload_instances(w, cores())?,
+        (i, _) => i.resolve(cores()),
+    };
+    let given = spec.instances != Instances::One || spec.workload.is_some();
+    let mode = match spec.exec_mode {
+        Some(m) => m,
+        None if given && is_node => ExecMode::Cluster,
+        None => ExecMode::Fork,
+    };
+    Ok((count, mode))
+}
+
+pub async fn start(d: &Daemon, req: StartRequest) -> Result<Vec<ProcInfo>, String> {
+    let _serial = d.start_lock.lock().await;
+    let mut started = Vec::new();
+    for spec in req.apps {
+        started.extend(start_app(d, spec, &req.env, req.force).await?);
+    }
+    Ok(started)
+}
+
+async fn start_app(
+    d: &Daemon,
+    mut spec: AppSpec,
+    env: &crate::protocol::Env,
+    force: bool,
+) -> Result<Vec<ProcInfo>, String> {
+    let name = spec.resolved_name();
+    spec.name = Some(name.clone());
+    let existing: Vec<_> = d
+        .registry()
+        .all()
+        .into_iter()
+        .filter(|i| {
+            let s = i.snapshot();
+            s.name == name && s.spec.script == spec.script
+        })
+        .collect();
+    if !existing.is_empty() && !force {
+        let all_down = existing.iter().all(|i| !i.snapshot().status.is_running());
+        if !all_down {
+            return Err("Script already launched, add -f option to force re-execution".into());
+        }
+        return d.each(existing, Control::Start).await;
+    }
+    let path_var = env.get("PATH").and_then(Value::as_str).map(str::to_string);
+    let launch = spawn::resolve_launch(&spec, path_var.as_deref());
+    let (count, mode) = count_and_mode(&spec, launch.is_node)?;
+    spec.exec_mode = Some(mode);
+    let namespace = spec
+        .namespace
+        .clone()
+        .filter(|n| !n.is_empty())
+        .unwrap_or_else(|| "default".into());
+    let version = super::jlist::package_version(&spec.script);
+    let multi = mode == ExecMode::Cluster || count > 1;
+    let mut created = Vec::new();
+    for _ in 0..count {
+        let (id, instance) = {
+            let mut reg = d.registry();
+            let used: Vec<u32> = reg
+                .snapshots()
+                .iter()
+                .filter(|p| p.name == name)
+                .map(|p| p.instance)
+                .collect();
+            let instance = (0..).find(|n| !used.contains(n)).unwrap_or(0);
+            (reg.allocate_id(), instance)
+        };
+        let now = supervisor::now_ms();
+        let info = ProcInfo {
+            pm_id: id,
+            name: name.clone(),
+            namespace: namespace.clone(),
+            paths: paths(d, &spec, &name, id, multi),
+            spec: spec.clone(),
+            env: env.clone(),
+            instance,
+            unique_id: uuid_v4(),
+            launch: launch.clone(),
+            status: Status::Launching,
+            pid: None,
+            restart_time: 0,
+            unstable_restarts: 0,
+            created_at: now,
+            pm_uptime: now,
+            exit_code: None,
+            connected: false,
+            version: version.clone(),
+        };
+        let inst = supervisor::create(d.ctx.clone(), info, false);
+        d.registry().insert(id, inst.clone());
+        created.push(inst);
+    }
+    d.each(created, Control::Start).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn workload_rule() {
+        assert_eq!(workload_instances("cpu", 4), Ok(4));
+        assert_eq!(workload_instances("io", 4), Ok(8));
+        assert_eq!(workload_instances("mixed", 3), Ok(5));
+        assert_eq!(workload_instances("mixed", 1), Ok(2));
+        assert!(workload_instances("gpu", 4).is_err());
+    }
+
+    #[test]
+    fn per_instance_paths_carry_the_id() {
+        assert_eq!(
+            with_id(Path::new("/a/out.log"), 3),
+            PathBuf::from("/a/out-3.log")
+        );
+        assert_eq!(
+            with_id(Path::new("/a/app.pid"), 0),
+            PathBuf::from("/a/app-0.pid")
+        );
+        assert_eq!(
+            with_id(Path::new("/a/noext"), 1),
+            PathBuf::from("/a/noext-1")
+        );
+    }
+}

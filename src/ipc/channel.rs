@@ -1,0 +1,231 @@
+//! One end of a Node IPC channel. Reading uses `recvmsg` because a child may pass a handle
+//! (`process.send(msg, server)`), and Node stalls every later message on that channel until the
+//! handle is acknowledged, so the reader must see the fd and answer it.
+
+use std::collections::VecDeque;
+use std::io;
+use std::io::{IoSlice, IoSliceMut};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+
+use nix::sys::socket::{
+    recvmsg, sendmsg, socketpair, AddressFamily, ControlMessage, ControlMessageOwned, MsgFlags,
+    SockFlag, SockType,
+};
+use std::sync::Arc;
+use tokio::io::unix::AsyncFd;
+use tokio::io::Interest;
+use tokio::sync::Mutex;
+
+/// A line longer than this without a newline is a broken peer; Node's own parser has no limit,
+/// but the daemon must not buffer without bound.
+const MAX_LINE: usize = 256 * 1024 * 1024;
+
+/// Creates the pair: (parent end, child end). Both are close-on-exec; the spawner `dup2`s the
+/// child end onto fd 3, which clears the flag for that copy only.
+pub fn pair() -> io::Result<(OwnedFd, OwnedFd)> {
+    socketpair(
+        AddressFamily::Unix,
+        SockType::Stream,
+        None,
+        SockFlag::SOCK_CLOEXEC | SockFlag::SOCK_NONBLOCK,
+    )
+    .map_err(io::Error::from)
+}
+
+/// A message from the child: the raw JSON line, and a handle when one came with it.
+#[derive(Debug)]
+pub struct Incoming {
+    pub line: String,
+    pub fd: Option<OwnedFd>,
+}
+
+/// Opens the parent's end: a reader for the owning task and a cloneable writer.
+pub fn open(fd: OwnedFd) -> io::Result<(Reader, Writer)> {
+    let flags = nix::fcntl::fcntl(&fd, nix::fcntl::FcntlArg::F_GETFL).map_err(io::Error::from)?;
+    let flags = nix::fcntl::OFlag::from_bits_truncate(flags) | nix::fcntl::OFlag::O_NONBLOCK;
+    nix::fcntl::fcntl(&fd, nix::fcntl::FcntlArg::F_SETFL(flags)).map_err(io::Error::from)?;
+    // SAFETY: the AsyncFd owns the OwnedFd, so the descriptor stays open and unchanged for
+    // as long as it is registered.
+    let io =
+        unsafe { AsyncFd::register_with_interest(fd, Interest::READABLE | Interest::WRITABLE) }
+            .map_err(|e| io::Error::other(e.to_string()))?;
+    let io = Arc::new(io);
+    Ok((
+        Reader {
+            io: io.clone(),
+            buf: Vec::new(),
+            fds: VecDeque::new(),
+        },
+        Writer {
+            io,
+            lock: Arc::new(Mutex::new(())),
+        },
+    ))
+}
+
+pub struct Reader {
+    io: Arc<AsyncFd<OwnedFd>>,
+    buf: Vec<u8>,
+    /// fds received with bytes not yet split into lines; Node sends one fd with the first bytes
+    /// of its NODE_HANDLE line, so they pair up with lines in order.
+    fds: VecDeque<OwnedFd>,
+}
+
+impl Reader {
+    /// The next line from the child; `None` at EOF (the child exited or called disconnect()).
+    pub async fn recv(&mut self) -> io::Result<Option<Incoming>> {
+        let mut scanned = 0;
+        loop {
+            if let Some(pos) = self.buf[scanned..].iter().position(|b| *b == b'\n') {
+                let pos = scanned + pos;
+                let rest = self.buf.split_off(pos + 1);
+                let mut line = std::mem::replace(&mut self.buf, rest);
+                line.pop();
+                let line = String::from_utf8_lossy(&line).into_owned();
+                let fd = if line.contains("\"NODE_HANDLE\"") {
+                    self.fds.pop_front()
+                } else {
+                    None
+                };
+                return Ok(Some(Incoming { line, fd }));
+            }
+            scanned = self.buf.len();
+            if self.buf.len() > MAX_LINE {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    "IPC message too large",
+                ));
+            }
+            if self.read_some().await? == 0 {
+                return Ok(None);
+            }
+        }
+    }
+
+    async fn read_some(&mut self) -> io::Result<usize> {
+        let mut chunk = vec![0u8; 64 * 1024];
+        loop {
+            let mut guard = self.io.readable().await?;
+            let raw = guard.get_inner().as_raw_fd();
+            match guard.try_io(|_| recv_with_fds(raw, &mut chunk)) {
+                Ok(Ok((n, fds))) => {
+                    self.buf.extend_from_slice(&chunk[..n]);
+                    self.fds.extend(fds);
+                    return Ok(n);
+                }
+                Ok(Err(e)) => return Err(e),
+                Err(_would_block) => continue,
+            }
+        }
+    }
+}
+
+/// Writes whole messages; clones share one lock so two messages never interleave on the wire.
+#[derive(Clone)]
+pub struct Writer {
+    io: Arc<AsyncFd<OwnedFd>>,
+    lock: Arc<Mutex<()>>,
+}
+
+impl Writer {
+    /// Writes one message (a JSON text without newline), optionally passing an fd with its first
+    /// byte, as Node expects for NODE_HANDLE.
+    pub async fn send(&self, json: &str, fd: Option<RawFd>) -> io::Result<()> {
+        let _w = self.lock.lock().await;
+        let mut data = Vec::with_capacity(json.len() + 1);
+        data.extend_from_slice(json.as_bytes());
+        data.push(b'\n');
+        let mut off = 0;
+        let mut fd = fd;
+        while off < data.len() {
+            let mut guard = self.io.writable().await?;
+            let raw = guard.get_inner().as_raw_fd();
+            match guard.try_io(|_| send_with_fd(raw, &data[off..], fd)) {
+                Ok(Ok(n)) => {
+                    off += n;
+                    fd = None;
+                }
+                Ok(Err(e)) => return Err(e),
+                Err(_would_block) => continue,
+            }
+        }
+        Ok(())
+    }
+
+    /// Sends a JSON value as one message.
+    pub async fn send_value(&self, v: &serde_json::Value) -> io::Result<()> {
+        self.send(&v.to_string(), None).await
+    }
+}
+
+fn recv_with_fds(fd: RawFd, buf: &mut [u8]) -> io::Result<(usize, Vec<OwnedFd>)> {
+    let mut iov = [IoSliceMut::new(buf)];
+    let mut space = nix::cmsg_space!([RawFd; 8]);
+    let msg = recvmsg::<()>(fd, &mut iov, Some(&mut space), MsgFlags::MSG_CMSG_CLOEXEC)
+        .map_err(io::Error::from)?;
+    let mut fds = Vec::new();
+    for c in msg.cmsgs().map_err(io::Error::from)? {
+        if let ControlMessageOwned::ScmRights(list) = c {
+            // SAFETY: the kernel just installed these descriptors in our table and nobody else
+            // owns them yet.
+            fds.extend(list.into_iter().map(|f| unsafe { OwnedFd::from_raw_fd(f) }));
+        }
+    }
+    Ok((msg.bytes, fds))
+}
+
+fn send_with_fd(sock: RawFd, data: &[u8], fd: Option<RawFd>) -> io::Result<usize> {
+    let iov = [IoSlice::new(data)];
+    let fds;
+    let cmsgs: &[ControlMessage] = match fd {
+        Some(f) => {
+            fds = [f];
+            &[ControlMessage::ScmRights(&fds)]
+        }
+        None => &[],
+    };
+    sendmsg::<()>(sock, &iov, cmsgs, MsgFlags::MSG_NOSIGNAL, None).map_err(io::Error::from)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn lines_round_trip_across_the_pair() {
+        let (a, b) = pair().expect("socketpair");
+        let (ra, a) = open(a).expect("channel a");
+        let (mut b, _wb) = open(b).expect("channel b");
+        a.send("{\"hello\":1}", None).await.expect("send");
+        a.send("\"ready\"", None).await.expect("send");
+        assert_eq!(
+            b.recv().await.expect("recv").expect("line").line,
+            "{\"hello\":1}"
+        );
+        assert_eq!(
+            b.recv().await.expect("recv").expect("line").line,
+            "\"ready\""
+        );
+        drop((ra, a));
+        assert!(
+            b.recv().await.expect("recv").is_none(),
+            "EOF after the peer closes"
+        );
+    }
+
+    #[tokio::test]
+    async fn passes_an_fd_with_a_handle_line() {
+        let (a, b) = pair().expect("socketpair");
+        let (_ra, a) = open(a).expect("channel a");
+        let (mut b, _wb) = open(b).expect("channel b");
+        let (x, _y) = pair().expect("another pair");
+        a.send(
+            "{\"cmd\":\"NODE_HANDLE\",\"type\":\"net.Native\"}",
+            Some(x.as_raw_fd()),
+        )
+        .await
+        .expect("send");
+        let got = b.recv().await.expect("recv").expect("line");
+        assert!(got.fd.is_some(), "the fd arrives with its line");
+    }
+}

@@ -1,0 +1,597 @@
+//! One task per process instance, owning its child (watchexec's `Job` pattern): the daemon talks
+//! to it through [`Control`] messages, and reads what it publishes in [`ProcInfo`]. Exits are
+//! events (tokio reaps the child), so a restart never waits for a polling interval.
+
+pub mod policy;
+pub mod signal;
+pub mod spawn;
+pub mod state;
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::{killpg, Signal};
+use nix::unistd::Pid;
+use serde_json::{json, Value};
+use tokio::io::AsyncWriteExt;
+use tokio::sync::{broadcast, mpsc, oneshot};
+
+use crate::config::Home;
+use crate::ipc;
+use crate::logs::{self, LogFiles, Sinks, Stream};
+use crate::metrics::Sampler;
+use crate::protocol::Env;
+use policy::{Decision, PolicyState};
+pub use state::{now_ms, Launch, Paths, ProcInfo, Status};
+
+/// A message on the event bus (pm2's `launchBus`): `process:event`, `log:out`, `log:err`,
+/// `process:msg`.
+#[derive(Debug, Clone)]
+pub struct Event {
+    pub channel: &'static str,
+    pub data: Value,
+}
+
+/// What every instance task shares with the daemon.
+pub struct Ctx {
+    pub home: Home,
+    pub logs: LogFiles,
+    pub bus: broadcast::Sender<Event>,
+    pub sampler: Sampler,
+}
+
+pub type Reply<T = ()> = oneshot::Sender<Result<T, String>>;
+
+pub enum Control {
+    Start(Reply),
+    Stop(Reply),
+    Restart {
+        env: Option<Env>,
+        reply: Reply,
+    },
+    Signal(Signal, Reply),
+    Stdin(String, Reply),
+    Message(Value, Reply),
+    /// Stop, then end the task.
+    Delete(Reply),
+}
+
+/// The daemon's handle to one instance.
+#[derive(Clone)]
+pub struct Instance {
+    pub info: Arc<Mutex<ProcInfo>>,
+    ctl: mpsc::Sender<Control>,
+}
+
+impl Instance {
+    pub fn snapshot(&self) -> ProcInfo {
+        self.info.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Sends a control message and waits for the task's answer.
+    pub async fn call<T>(&self, make: impl FnOnce(Reply<T>) -> Control) -> Result<T, String> {
+        let (tx, rx) = oneshot::channel();
+        self.ctl
+            .send(make(tx))
+            .await
+            .map_err(|_| "process task has ended".to_string())?;
+        rx.await.map_err(|_| "process task has ended".to_string())?
+    }
+}
+
+/// Creates the task for an instance and, when `start` is set, launches it.
+pub fn create(ctx: Arc<Ctx>, info: ProcInfo, start: bool) -> Instance {
+    let info = Arc::new(Mutex::new(info));
+    let (tx, rx) = mpsc::channel(32);
+    let task = Task {
+        ctx,
+        info: info.clone(),
+        rx,
+        running: None,
+        policy: PolicyState::default(),
+        restart_at: None,
+        ready_rx: None,
+    };
+    tokio::spawn(task.run(start));
+    Instance { info, ctl: tx }
+}
+
+struct Running {
+    child: tokio::process::Child,
+    pid: u32,
+    started: Instant,
+    stdin: Option<tokio::process::ChildStdin>,
+    channel: Option<ipc::Writer>,
+    /// Set while waiting for `ready` (wait_ready): the deadline given by listen_timeout.
+    ready_deadline: Option<tokio::time::Instant>,
+}
+
+struct Task {
+    ctx: Arc<Ctx>,
+    info: Arc<Mutex<ProcInfo>>,
+    rx: mpsc::Receiver<Control>,
+    running: Option<Running>,
+    policy: PolicyState,
+    restart_at: Option<tokio::time::Instant>,
+    /// `process.send('ready')` arrivals from the current child, forwarded by its channel reader.
+    ready_rx: Option<mpsc::Receiver<()>>,
+}
+
+async fn wait_exit(r: &mut Option<Running>) -> std::io::Result<std::process::ExitStatus> {
+    match r {
+        Some(r) => r.child.wait().await,
+        None => std::future::pending().await,
+    }
+}
+
+async fn until(at: Option<tokio::time::Instant>) {
+    match at {
+        Some(t) => tokio::time::sleep_until(t).await,
+        None => std::future::pending().await,
+    }
+}
+
+async fn next_ready(r: &mut Option<mpsc::Receiver<()>>) -> Option<()> {
+    match r {
+        Some(r) => r.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// pm2 reports `code || signal`: the exit code, or the signal name when one ended the process.
+fn exit_value(st: &std::process::ExitStatus) -> (Option<i32>, Value) {
+    use std::os::unix::process::ExitStatusExt;
+    match (st.code(), st.signal()) {
+        (Some(c), _) => (Some(c), c.into()),
+        (None, Some(s)) => (
+            None,
+            Signal::try_from(s)
+                .map(|s| Value::from(s.as_str()))
+                .unwrap_or(Value::from(s)),
+        ),
+        _ => (None, Value::Null),
+    }
+}
+
+impl Task {
+    fn with_info<R>(&self, f: impl FnOnce(&mut ProcInfo) -> R) -> R {
+        let mut g = self.info.lock().unwrap_or_else(|p| p.into_inner());
+        f(&mut g)
+    }
+
+    fn publish(&self, event: &str) {
+        let data = self.with_info(|i| {
+            json!({ "event": event, "at": now_ms(), "process": {
+                "name": i.name, "pm_id": i.pm_id, "namespace": i.namespace, "status": i.status.as_str(),
+                "restart_time": i.restart_time, "unstable_restarts": i.unstable_restarts,
+            }})
+        });
+        let _ = self.ctx.bus.send(Event {
+            channel: "process:event",
+            data,
+        });
+    }
+
+    async fn run(mut self, start: bool) {
+        if start {
+            self.launch().await;
+        }
+        loop {
+            let ready_deadline = self.running.as_ref().and_then(|r| r.ready_deadline);
+            tokio::select! {
+                status = wait_exit(&mut self.running) => self.on_exit(status),
+                _ = until(self.restart_at) => {
+                    self.restart_at = None;
+                    self.with_info(|i| i.restart_time += 1);
+                    self.launch().await;
+                }
+                Some(()) = next_ready(&mut self.ready_rx) => self.mark_online(),
+                _ = until(ready_deadline) => self.mark_online(),
+                ctl = self.rx.recv() => {
+                    let Some(ctl) = ctl else { break };
+                    if self.control(ctl).await {
+                        break;
+                    }
+                }
+            }
+        }
+        self.ctx.logs.release_unused();
+    }
+
+    fn mark_online(&mut self) {
+        if let Some(r) = self.running.as_mut() {
+            r.ready_deadline = None;
+        }
+        let changed = self.with_info(|i| {
+            let was = i.status;
+            if was == Status::Launching {
+                i.status = Status::Online;
+            }
+            was == Status::Launching
+        });
+        if changed {
+            self.publish("online");
+        }
+    }
+
+    /// Handles one control message; returns true when the task should end.
+    async fn control(&mut self, ctl: Control) -> bool {
+        match ctl {
+            Control::Start(reply) => {
+                if self.running.is_none() {
+                    self.restart_at = None;
+                    self.policy = PolicyState::default();
+                    self.launch().await;
+                }
+                let _ = reply.send(self.launch_result());
+            }
+            Control::Stop(reply) => {
+                self.stop().await;
+                let _ = reply.send(Ok(()));
+            }
+            Control::Restart { env, reply } => {
+                self.stop().await;
+                self.with_info(|i| {
+                    if let Some(env) = env {
+                        i.env = env;
+                    }
+                    i.restart_time += 1;
+                });
+                self.policy = PolicyState::default();
+                self.launch().await;
+                let _ = reply.send(self.launch_result());
+            }
+            Control::Signal(sig, reply) => {
+                let res = match &self.running {
+                    Some(r) => nix::sys::signal::kill(Pid::from_raw(r.pid as i32), sig)
+                        .map_err(|e| e.to_string()),
+                    None => Err("process is not running".into()),
+                };
+                let _ = reply.send(res);
+            }
+            Control::Stdin(line, reply) => {
+                let res = match self.running.as_mut().and_then(|r| r.stdin.as_mut()) {
+                    Some(stdin) => {
+                        let mut data = line.into_bytes();
+                        data.push(b'\n');
+                        stdin
+                            .write_all(&data)
+                            .await
+                            .map_err(|e| format!("cannot write to the app's stdin: {e}"))
+                    }
+                    None => Err("process is not running".into()),
+                };
+                let _ = reply.send(res);
+            }
+            Control::Message(msg, reply) => {
+                let res = match self.running.as_ref().and_then(|r| r.channel.clone()) {
+                    Some(ch) => ch
+                        .send_value(&msg)
+                        .await
+                        .map_err(|e| format!("cannot send to the app: {e}")),
+                    None => {
+                        Err("process has no IPC channel (not running, or not a Node app)".into())
+                    }
+                };
+                let _ = reply.send(res);
+            }
+            Control::Delete(reply) => {
+                self.stop().await;
+                let _ = reply.send(Ok(()));
+                return true;
+            }
+        }
+        false
+    }
+
+    fn launch_result(&self) -> Result<(), String> {
+        self.with_info(|i| match i.status {
+            Status::Errored if i.pid.is_none() => Err(format!(
+                "process {} failed to start (see pm logs {})",
+                i.name, i.pm_id
+            )),
+            _ => Ok(()),
+        })
+    }
+
+    async fn launch(&mut self) {
+        let info = self.with_info(|i| {
+            i.status = Status::Launching;
+            i.clone()
+        });
+        let spawned = match spawn::spawn(&info, &self.ctx.home.root) {
+            Ok(s) => s,
+            Err(e) => {
+                let msg = format!("Error: spawn {} failed: {e}\n", info.launch.program);
+                if let Some(p) = info.paths.err.as_ref() {
+                    if let Ok(f) = self.ctx.logs.get(p) {
+                        f.write(msg.as_bytes());
+                    }
+                }
+                eprintln!("[{}] {} {msg}", now_ms(), info.name);
+                self.with_info(|i| {
+                    i.status = Status::Errored;
+                    i.pid = None;
+                });
+                self.publish("errored");
+                return;
+            }
+        };
+        let mut child = spawned.child;
+        let pid = child.id().unwrap_or(0);
+        let stdin = child.stdin.take();
+        self.attach_logs(&info, &mut child);
+        let (ready_tx, ready_rx) = mpsc::channel(4);
+        let channel = spawned.channel.and_then(|fd| match ipc::open(fd) {
+            Ok((reader, writer)) => {
+                tokio::spawn(read_channel(
+                    reader,
+                    writer.clone(),
+                    ready_tx,
+                    self.ctx.clone(),
+                    info.pm_id,
+                    info.name.clone(),
+                ));
+                Some(writer)
+            }
+            Err(e) => {
+                eprintln!("{}: cannot open the IPC channel: {e}", info.name);
+                None
+            }
+        });
+        let wait_ready = info.spec.wait_ready == Some(true);
+        let ready_deadline = wait_ready.then(|| {
+            tokio::time::Instant::now()
+                + Duration::from_millis(info.spec.listen_timeout.unwrap_or(3000))
+        });
+        let _ = crate::config::paths::write_atomic(&info.paths.pid, pid.to_string().as_bytes());
+        self.with_info(|i| {
+            i.pid = Some(pid);
+            i.pm_uptime = now_ms();
+            i.connected = channel.is_some();
+            i.status = if wait_ready {
+                Status::Launching
+            } else {
+                Status::Online
+            };
+        });
+        self.ready_rx = Some(ready_rx);
+        self.running = Some(Running {
+            child,
+            pid,
+            started: Instant::now(),
+            stdin,
+            channel,
+            ready_deadline,
+        });
+        self.publish(if wait_ready { "launching" } else { "online" });
+    }
+
+    fn attach_logs(&self, info: &ProcInfo, child: &mut tokio::process::Child) {
+        let sinks = |own: &Option<PathBuf>| {
+            let mut files = Vec::new();
+            for p in [own.as_ref(), info.paths.combined.as_ref()]
+                .into_iter()
+                .flatten()
+            {
+                match self.ctx.logs.get(p) {
+                    Ok(f) => files.push(f),
+                    Err(e) => eprintln!("{}: cannot open log {}: {e}", info.name, p.display()),
+                }
+            }
+            Sinks { files }
+        };
+        let format = logs::LineFormat {
+            date_format: info
+                .spec
+                .log_date_format
+                .as_deref()
+                .map(crate::logs::pump::moment_to_chrono)
+                .or_else(|| {
+                    (info.spec.time == Some(true)).then(|| "%Y-%m-%dT%H:%M:%S".to_string())
+                }),
+            json: (info.spec.log_type.as_deref() == Some("json")).then(|| logs::pump::JsonTag {
+                app_name: info.name.clone(),
+                process_id: info.pm_id,
+            }),
+        };
+        let streams = [
+            (
+                child
+                    .stdout
+                    .take()
+                    .map(|s| Box::new(s) as Box<dyn tokio::io::AsyncRead + Unpin + Send>),
+                Stream::Out,
+                &info.paths.out,
+            ),
+            (
+                child
+                    .stderr
+                    .take()
+                    .map(|s| Box::new(s) as Box<dyn tokio::io::AsyncRead + Unpin + Send>),
+                Stream::Err,
+                &info.paths.err,
+            ),
+        ];
+        for (reader, stream, own) in streams {
+            let Some(reader) = reader else { continue };
+            let bus = self.ctx.bus.clone();
+            let (id, name) = (info.pm_id, info.name.clone());
+            let channel = if stream == Stream::Out {
+                "log:out"
+            } else {
+                "log:err"
+            };
+            tokio::spawn(logs::pump(
+                reader,
+                stream,
+                sinks(own),
+                format.clone(),
+                move |line| {
+                    if bus.receiver_count() > 0 {
+                        let data = json!({ "process": { "pm_id": id, "name": name }, "data": String::from_utf8_lossy(line), "at": now_ms() });
+                        let _ = bus.send(Event { channel, data });
+                    }
+                },
+            ));
+        }
+    }
+
+    fn on_exit(&mut self, status: std::io::Result<std::process::ExitStatus>) {
+        let Some(running) = self.running.take() else {
+            return;
+        };
+        self.ctx.sampler.forget(running.pid);
+        let (code, value) = match &status {
+            Ok(st) => exit_value(st),
+            Err(_) => (None, Value::Null),
+        };
+        let spec = self.with_info(|i| i.spec.clone());
+        let (decision, unstable) =
+            policy::on_exit(&spec, &mut self.policy, code, running.started.elapsed());
+        self.with_info(|i| {
+            i.pid = None;
+            i.connected = false;
+            i.exit_code = Some(value);
+            if unstable {
+                i.unstable_restarts += 1;
+            }
+            let _ = std::fs::remove_file(&i.paths.pid);
+        });
+        match decision {
+            Decision::Stop => {
+                self.with_info(|i| i.status = Status::Stopped);
+                self.publish("exit");
+            }
+            Decision::Errored => {
+                self.with_info(|i| i.status = Status::Errored);
+                self.publish("exit");
+                self.publish("restart overlimit");
+            }
+            Decision::Restart { delay_ms } => {
+                self.with_info(|i| {
+                    i.status = if delay_ms > 0 {
+                        Status::WaitingRestart
+                    } else {
+                        Status::Launching
+                    }
+                });
+                self.publish("exit");
+                self.restart_at =
+                    Some(tokio::time::Instant::now() + Duration::from_millis(delay_ms));
+            }
+        }
+    }
+
+    /// pm2's stop: `kill_signal` (or the `shutdown` message) to the whole group, SIGKILL after
+    /// `kill_timeout`, and the group is gone before this returns, grandchildren included.
+    async fn stop(&mut self) {
+        self.restart_at = None;
+        let Some(mut running) = self.running.take() else {
+            self.with_info(|i| {
+                if i.status != Status::Errored || i.pid.is_none() {
+                    i.status = Status::Stopped;
+                }
+            });
+            return;
+        };
+        let spec = self.with_info(|i| {
+            i.status = Status::Stopping;
+            i.spec.clone()
+        });
+        let pgid = Pid::from_raw(running.pid as i32);
+        let timeout =
+            Duration::from_millis(spec.kill_timeout.unwrap_or(policy::DEFAULT_KILL_TIMEOUT));
+        let by_message = spec.shutdown_with_message == Some(true) && running.channel.is_some();
+        let sent = match (by_message, running.channel.as_ref()) {
+            (true, Some(ch)) => ch.send_value(&Value::from("shutdown")).await.is_ok(),
+            _ => false,
+        };
+        if !sent {
+            let sig = spec
+                .kill_signal
+                .as_deref()
+                .and_then(|s| signal::parse(s).ok())
+                .unwrap_or(Signal::SIGINT);
+            let _ = killpg(pgid, sig);
+        }
+        let deadline = tokio::time::Instant::now() + timeout;
+        let status = match tokio::time::timeout_at(deadline, running.child.wait()).await {
+            Ok(st) => st,
+            Err(_) => {
+                let _ = killpg(pgid, Signal::SIGKILL);
+                running.child.wait().await
+            }
+        };
+        // The leader is gone; anything left in its group (a grandchild ignoring the signal) gets
+        // the rest of the grace period, then SIGKILL.
+        while killpg(pgid, None).is_ok() {
+            if tokio::time::Instant::now() >= deadline {
+                let _ = killpg(pgid, Signal::SIGKILL);
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        self.ctx.sampler.forget(running.pid);
+        let value = status
+            .as_ref()
+            .map(|s| exit_value(s).1)
+            .unwrap_or(Value::Null);
+        self.with_info(|i| {
+            i.status = Status::Stopped;
+            i.pid = None;
+            i.connected = false;
+            i.exit_code = Some(value);
+            let _ = std::fs::remove_file(&i.paths.pid);
+        });
+        self.publish("stop");
+    }
+}
+
+/// Reads the child's IPC messages: answers handles (Node stalls the channel until it does),
+/// reports `ready`, and puts `process:msg` messages on the bus.
+async fn read_channel(
+    mut reader: ipc::Reader,
+    writer: ipc::Writer,
+    ready: mpsc::Sender<()>,
+    ctx: Arc<Ctx>,
+    pm_id: u32,
+    name: String,
+) {
+    while let Ok(Some(msg)) = reader.recv().await {
+        let value: Value = match serde_json::from_str(&msg.line) {
+            Ok(v) => v,
+            Err(_) => continue,
+        };
+        if value.get("cmd").and_then(Value::as_str) == Some("NODE_HANDLE") {
+            let answer = if msg.fd.is_some() {
+                "NODE_HANDLE_ACK"
+            } else {
+                "NODE_HANDLE_NACK"
+            };
+            let _ = writer.send_value(&json!({ "cmd": answer })).await;
+            continue;
+        }
+        if value
+            .get("cmd")
+            .and_then(Value::as_str)
+            .is_some_and(|c| c.starts_with("NODE_"))
+        {
+            continue;
+        }
+        if value.as_str() == Some("ready") {
+            let _ = ready.try_send(());
+            continue;
+        }
+        if value.get("type").and_then(Value::as_str) == Some("process:msg")
+            || value.get("type").is_some()
+        {
+            let data = json!({ "process": { "pm_id": pm_id, "name": name }, "raw": value, "at": now_ms() });
+            let _ = ctx.bus.send(Event {
+                channel: "process:msg",
+                data,
+            });
+        }
+    }
+}
