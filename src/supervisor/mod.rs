@@ -6,6 +6,8 @@ pub mod policy;
 pub mod signal;
 pub mod spawn;
 pub mod state;
+pub mod triggers;
+pub mod watch;
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -92,6 +94,10 @@ pub fn create(ctx: Arc<Ctx>, info: ProcInfo, start: bool) -> Instance {
         policy: PolicyState::default(),
         restart_at: None,
         ready_rx: None,
+        watcher: None,
+        watch_deadline: None,
+        cron_at: None,
+        mem_check_at: None,
     };
     tokio::spawn(task.run(start));
     Instance { info, ctl: tx }
@@ -116,6 +122,33 @@ struct Task {
     restart_at: Option<tokio::time::Instant>,
     /// `process.send('ready')` arrivals from the current child, forwarded by its channel reader.
     ready_rx: Option<mpsc::Receiver<()>>,
+    /// File watching (`watch`), kept across restarts and dropped on stop.
+    watcher: Option<watch::AppWatcher>,
+    /// When a burst of file changes has settled (`watch_delay` after the last one).
+    watch_deadline: Option<tokio::time::Instant>,
+    /// The next `cron_restart` firing.
+    cron_at: Option<tokio::time::Instant>,
+    /// The next `max_memory_restart` check.
+    mem_check_at: Option<tokio::time::Instant>,
+}
+
+async fn next_change(w: &mut Option<watch::AppWatcher>) -> Option<PathBuf> {
+    match w {
+        Some(w) => w.events.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// How often `max_memory_restart` is checked: one /proc read per app, so every second is cheap
+/// (pm2 checks every 30 s). `PM2_WORKER_INTERVAL` (ms) overrides it, as in pm2.
+fn memory_check() -> Duration {
+    static EVERY: std::sync::OnceLock<Duration> = std::sync::OnceLock::new();
+    *EVERY.get_or_init(|| {
+        let ms = crate::config::knob("WORKER_INTERVAL")
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or(1000);
+        Duration::from_millis(ms.max(100))
+    })
 }
 
 async fn wait_exit(r: &mut Option<Running>) -> std::io::Result<std::process::ExitStatus> {
@@ -187,6 +220,26 @@ impl Task {
                     self.launch().await;
                 }
                 Some(()) = next_ready(&mut self.ready_rx) => self.mark_online(),
+                Some(path) = next_change(&mut self.watcher) => {
+                    let delay = self.with_info(|i| i.spec.watch_delay.unwrap_or(1000));
+                    if self.watch_deadline.is_none() {
+                        eprintln!("Change detected on path {} for app {} - restarting", path.display(), self.with_info(|i| i.name.clone()));
+                    }
+                    self.watch_deadline = Some(tokio::time::Instant::now() + Duration::from_millis(delay));
+                }
+                _ = until(self.watch_deadline) => {
+                    self.watch_deadline = None;
+                    if self.running.is_some() {
+                        self.restart_in_place().await;
+                    }
+                }
+                _ = until(self.cron_at) => {
+                    self.cron_at = None;
+                    if self.running.is_some() {
+                        self.restart_in_place().await;
+                    }
+                }
+                _ = until(self.mem_check_at) => self.check_memory().await,
                 _ = until(ready_deadline) => self.mark_online(),
                 ctl = self.rx.recv() => {
                     let Some(ctl) = ctl else { break };
@@ -197,6 +250,28 @@ impl Task {
             }
         }
         self.ctx.logs.release_unused();
+    }
+
+    /// Stop then start again, counting a restart (cron, watch, memory).
+    async fn restart_in_place(&mut self) {
+        self.stop_child().await;
+        self.with_info(|i| i.restart_time += 1);
+        self.launch().await;
+    }
+
+    async fn check_memory(&mut self) {
+        self.mem_check_at = None;
+        let (limit, name) = self.with_info(|i| (i.spec.max_memory_restart, i.name.clone()));
+        let (Some(limit), Some(pid)) = (limit, self.running.as_ref().map(|r| r.pid)) else {
+            return;
+        };
+        let used = triggers::tree_rss(pid);
+        if used > limit {
+            eprintln!("[PM2][WORKER] Process {name} restarted because it exceeds --max-memory-restart value (current_memory={used} max_memory_limit={limit} [octets])");
+            self.restart_in_place().await;
+        } else {
+            self.mem_check_at = Some(tokio::time::Instant::now() + memory_check());
+        }
     }
 
     fn mark_online(&mut self) {
@@ -231,7 +306,7 @@ impl Task {
                 let _ = reply.send(Ok(()));
             }
             Control::Restart { env, reply } => {
-                self.stop().await;
+                self.stop_child().await;
                 self.with_info(|i| {
                     if let Some(env) = env {
                         i.env = env;
@@ -357,6 +432,26 @@ impl Task {
             };
         });
         self.ready_rx = Some(ready_rx);
+        self.cron_at = info
+            .spec
+            .cron_restart
+            .as_deref()
+            .and_then(triggers::next_cron);
+        self.mem_check_at = info
+            .spec
+            .max_memory_restart
+            .map(|_| tokio::time::Instant::now() + memory_check());
+        if self.watcher.is_none() {
+            let own: Vec<PathBuf> = [&info.paths.out, &info.paths.err, &info.paths.combined]
+                .into_iter()
+                .flatten()
+                .cloned()
+                .collect();
+            match watch::start(&info.spec, own) {
+                Ok(w) => self.watcher = w,
+                Err(e) => eprintln!("{}: {e}", info.name),
+            }
+        }
         self.running = Some(Running {
             child,
             pid,
@@ -487,7 +582,15 @@ impl Task {
     /// pm2's stop: `kill_signal` (or the `shutdown` message) to the whole group, SIGKILL after
     /// `kill_timeout`, and the group is gone before this returns, grandchildren included.
     async fn stop(&mut self) {
+        self.watcher = None;
+        self.watch_deadline = None;
+        self.stop_child().await;
+    }
+
+    async fn stop_child(&mut self) {
         self.restart_at = None;
+        self.cron_at = None;
+        self.mem_check_at = None;
         let Some(mut running) = self.running.take() else {
             self.with_info(|i| {
                 if i.status != Status::Errored || i.pid.is_none() {
