@@ -233,6 +233,7 @@ pub fn start(home: &Home, a: StartArgs, mode: Mode, out: &Out) -> anyhow::Result
         }
     };
     for app in &mut apps {
+        crate::config::apply_env_defaults(app);
         if app.cwd.is_none() {
             app.cwd = Some(cwd.display().to_string());
         }

@@ -33,8 +33,12 @@ impl Home {
     pub fn rpc_socket(&self) -> PathBuf {
         self.root.join("rpc.sock")
     }
+    /// `PM_PID_FILE_PATH` / `PM2_PID_FILE_PATH` move it, as in pm2.
     pub fn pid_file(&self) -> PathBuf {
-        self.root.join("pm.pid")
+        match super::knob("PID_FILE_PATH") {
+            Some(p) => PathBuf::from(p),
+            None => self.root.join("pm.pid"),
+        }
     }
     pub fn daemon_log(&self) -> PathBuf {
         self.root.join("pm.log")
