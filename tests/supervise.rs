@@ -1,0 +1,273 @@
+//! Keeping apps alive: restart policy, graceful stop, the process tree, memory, cron and watch.
+//! Each test starts real processes under a real daemon in its own PM_HOME.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::{alive, read, wait_for, Pm};
+
+const LONG: Duration = Duration::from_secs(20);
+
+#[test]
+fn crash_loop_ends_errored_after_max_restarts() {
+    let pm = Pm::new();
+    pm.write("crash.js", "process.exit(3)\n");
+    pm.ok(&["start", "crash.js", "--max-restarts", "3"]);
+    let p = wait_for("errored", LONG, || {
+        let p = pm.proc("crash");
+        (p["pm2_env"]["status"] == "errored").then_some(p)
+    });
+    assert_eq!(
+        p["pm2_env"]["restart_time"], 2,
+        "3 unstable exits: 2 restarts, then errored"
+    );
+    assert_eq!(p["pm2_env"]["unstable_restarts"], 3);
+    assert_eq!(p["pm2_env"]["exit_code"], 3);
+    assert_eq!(p["pid"], 0);
+}
+
+#[test]
+fn stop_exit_codes_and_no_autorestart_leave_the_app_stopped() {
+    let pm = Pm::new();
+    pm.write("done.js", "setTimeout(() => process.exit(7), 50)\n");
+    pm.ok(&["start", "done.js", "--stop-exit-codes", "7"]);
+    let p = wait_for("stopped", LONG, || {
+        let p = pm.proc("done");
+        (p["pm2_env"]["status"] == "stopped").then_some(p)
+    });
+    assert_eq!(p["pm2_env"]["restart_time"], 0);
+    pm.write("once.js", "setTimeout(() => process.exit(1), 50)\n");
+    pm.ok(&["start", "once.js", "--no-autorestart"]);
+    wait_for("once stopped", LONG, || {
+        (pm.proc("once")["pm2_env"]["status"] == "stopped").then_some(())
+    });
+    assert_eq!(pm.proc("once")["pm2_env"]["restart_time"], 0);
+}
+
+#[test]
+fn restart_delay_and_backoff_wait_between_restarts() {
+    let pm = Pm::new();
+    pm.write("slow.js", "process.exit(1)\n");
+    pm.ok(&[
+        "start",
+        "slow.js",
+        "--restart-delay",
+        "600",
+        "--max-restarts",
+        "100",
+    ]);
+    let first = Instant::now();
+    wait_for("a waiting restart", LONG, || {
+        (pm.proc("slow")["pm2_env"]["status"] == "waiting restart").then_some(())
+    });
+    wait_for("2 restarts", LONG, || {
+        (pm.proc("slow")["pm2_env"]["restart_time"].as_u64() >= Some(2)).then_some(())
+    });
+    assert!(
+        first.elapsed() >= Duration::from_millis(1200),
+        "2 restarts took only {:?}",
+        first.elapsed()
+    );
+}
+
+#[test]
+fn sigint_handler_finishes_its_work_on_stop() {
+    let pm = Pm::new();
+    let marker = pm.path("cleaned");
+    pm.write(
+        "graceful.js",
+        &format!(
+            "process.on('SIGINT', () => setTimeout(() => {{ require('fs').writeFileSync({:?}, 'ok'); process.exit(0) }}, 1000));\nsetInterval(() => {{}}, 1000);\n",
+            marker.display().to_string()
+        ),
+    );
+    pm.ok(&["start", "graceful.js", "--kill-timeout", "3000"]);
+    wait_for("online", LONG, || {
+        (pm.proc("graceful")["pm2_env"]["status"] == "online").then_some(())
+    });
+    // Give Node time to install its handler: it is installed before the first tick.
+    wait_for("pid", LONG, || {
+        pm.proc("graceful")["pid"].as_i64().filter(|p| *p > 0)
+    });
+    std::thread::sleep(Duration::from_millis(300));
+    pm.ok(&["stop", "graceful"]);
+    assert_eq!(
+        read(&marker),
+        "ok",
+        "the handler's work was done before stop returned"
+    );
+}
+
+#[test]
+fn an_app_ignoring_sigint_is_killed_after_kill_timeout_with_its_grandchild() {
+    let pm = Pm::new();
+    let gc_pid = pm.path("grandchild.pid");
+    pm.write(
+        "stubborn.js",
+        &format!(
+            "const {{ spawn }} = require('child_process');\n\
+             const gc = spawn('sh', ['-c', 'trap \"\" INT; while true; do sleep 1; done'], {{ stdio: 'ignore' }});\n\
+             require('fs').writeFileSync({:?}, String(gc.pid));\n\
+             process.on('SIGINT', () => {{}});\nsetInterval(() => {{}}, 1000);\n",
+            gc_pid.display().to_string()
+        ),
+    );
+    pm.ok(&["start", "stubborn.js", "--kill-timeout", "500"]);
+    let pid = wait_for("pid", LONG, || {
+        pm.proc("stubborn")["pid"].as_i64().filter(|p| *p > 0)
+    }) as i32;
+    let gc: i32 = wait_for("grandchild", LONG, || read(&gc_pid).trim().parse().ok());
+    assert!(alive(gc));
+    std::thread::sleep(Duration::from_millis(200));
+    let t = Instant::now();
+    pm.ok(&["stop", "stubborn"]);
+    let took = t.elapsed();
+    assert!(
+        took >= Duration::from_millis(450),
+        "SIGKILL came before kill_timeout: {took:?}"
+    );
+    assert!(took < Duration::from_millis(3000), "stop took {took:?}");
+    assert!(!alive(pid), "the app is gone");
+    wait_for("grandchild gone", Duration::from_secs(5), || {
+        (!alive(gc)).then_some(())
+    });
+}
+
+#[test]
+fn shutdown_with_message_sends_the_shutdown_message() {
+    let pm = Pm::new();
+    let marker = pm.path("got");
+    pm.write(
+        "msg.js",
+        &format!(
+            "process.on('message', (m) => {{ if (m === 'shutdown') {{ require('fs').writeFileSync({:?}, m); process.exit(0) }} }});\n\
+             process.on('SIGINT', () => {{}});\n",
+            marker.display().to_string()
+        ),
+    );
+    pm.ok(&["start", "msg.js", "--shutdown-with-message"]);
+    wait_for("pid", LONG, || {
+        pm.proc("msg")["pid"].as_i64().filter(|p| *p > 0)
+    });
+    std::thread::sleep(Duration::from_millis(300));
+    pm.ok(&["stop", "msg"]);
+    assert_eq!(read(&marker), "shutdown");
+}
+
+#[test]
+fn memory_growth_triggers_a_restart() {
+    let pm = Pm::new();
+    pm.write(
+        "hog.js",
+        "const keep = []; setInterval(() => keep.push(Buffer.alloc(8 << 20, 1)), 100);\n",
+    );
+    pm.ok(&["start", "hog.js", "--max-memory-restart", "150M"]);
+    let p = wait_for("a memory restart", LONG, || {
+        let p = pm.proc("hog");
+        (p["pm2_env"]["restart_time"].as_u64() >= Some(1)).then_some(p)
+    });
+    assert_eq!(p["pm2_env"]["max_memory_restart"], 150 * 1024 * 1024);
+}
+
+#[test]
+fn cron_restart_fires() {
+    let pm = Pm::new();
+    pm.write("tick.js", "setInterval(() => {}, 1000);\n");
+    pm.ok(&["start", "tick.js", "--cron-restart", "*/2 * * * * *"]);
+    wait_for("a cron restart", Duration::from_secs(10), || {
+        (pm.proc("tick")["pm2_env"]["restart_time"].as_u64() >= Some(1)).then_some(())
+    });
+}
+
+#[test]
+fn watch_restarts_once_per_save_burst_and_respects_ignore_watch() {
+    let pm = Pm::new();
+    let app = pm.dir.path().join("w");
+    std::fs::create_dir_all(app.join("ignored")).expect("mkdir");
+    std::fs::write(app.join("app.js"), "setInterval(() => {}, 1000);\n").expect("write");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_pm"))
+        .args([
+            "start",
+            "app.js",
+            "--watch",
+            "--ignore-watch",
+            "ignored",
+            "--watch-delay",
+            "300",
+        ])
+        .env("PM_HOME", pm.home())
+        .current_dir(&app)
+        .output()
+        .expect("run pm");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    wait_for("online", LONG, || {
+        (pm.proc("app")["pm2_env"]["status"] == "online").then_some(())
+    });
+    std::thread::sleep(Duration::from_millis(300));
+    for i in 0..10 {
+        std::fs::write(app.join("ignored").join("x.txt"), format!("{i}")).expect("write");
+    }
+    std::thread::sleep(Duration::from_millis(800));
+    assert_eq!(
+        pm.proc("app")["pm2_env"]["restart_time"],
+        0,
+        "changes under ignore_watch restart nothing"
+    );
+    for i in 0..10 {
+        std::fs::write(
+            app.join("app.js"),
+            format!("setInterval(() => {{}}, 1000); // {i}\n"),
+        )
+        .expect("write");
+    }
+    wait_for("a watch restart", LONG, || {
+        (pm.proc("app")["pm2_env"]["restart_time"].as_u64() >= Some(1)).then_some(())
+    });
+    std::thread::sleep(Duration::from_millis(1000));
+    assert_eq!(
+        pm.proc("app")["pm2_env"]["restart_time"],
+        1,
+        "a burst of 10 saves is one restart"
+    );
+}
+
+#[test]
+fn kill_stops_all_apps_in_parallel() {
+    let pm = Pm::new();
+    pm.write("slowstop.js", "process.on('SIGINT', () => setTimeout(() => process.exit(0), 1500)); setInterval(() => {}, 1000);\n");
+    for i in 0..4 {
+        pm.ok(&[
+            "start",
+            "slowstop.js",
+            "--name",
+            &format!("s{i}"),
+            "--kill-timeout",
+            "5000",
+        ]);
+    }
+    let pids: Vec<i32> = wait_for("4 pids", LONG, || {
+        let l = pm.jlist();
+        let pids: Vec<i32> = l
+            .iter()
+            .filter_map(|p| p["pid"].as_i64().filter(|x| *x > 0).map(|x| x as i32))
+            .collect();
+        (pids.len() == 4).then_some(pids)
+    });
+    std::thread::sleep(Duration::from_millis(300));
+    let t = Instant::now();
+    pm.ok(&["kill"]);
+    let took = t.elapsed();
+    // One after another would take at least 6 s.
+    assert!(
+        took < Duration::from_millis(4000),
+        "4 apps taking 1.5 s each stopped in {took:?}: not in parallel"
+    );
+    for p in pids {
+        assert!(!alive(p));
+    }
+}
