@@ -123,12 +123,12 @@ fn emit(
     }
     out.clear();
     let now = chrono::Local::now();
+    // One timestamp per chunk: its lines arrived together, and formatting a date per line
+    // tripled the pump's cost.
+    let date = format.date_format.as_deref().map(|f| now.format(f).to_string());
     for line in lines.split_inclusive(|b| *b == b'\n') {
         let body = line.strip_suffix(b"\n").unwrap_or(line);
-        let date = format
-            .date_format
-            .as_deref()
-            .map(|f| now.format(f).to_string());
+        let date = date.clone();
         match &format.json {
             Some(tag) => {
                 let ts = date
