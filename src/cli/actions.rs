@@ -77,6 +77,25 @@ fn expand_targets(t: &TargetArgs) -> anyhow::Result<Vec<String>> {
 }
 
 pub fn act(home: &Home, verb: Verb, t: TargetArgs, out: &Out) -> anyhow::Result<i32> {
+    // Restarting from an ecosystem file re-reads it, so the apps get the file's current env.
+    if matches!(verb, Verb::Restart | Verb::Reload)
+        && t.targets.len() == 1
+        && ecosystem::is_config_file(&t.targets[0])
+    {
+        let a = super::args::StartArgs {
+            script: t.targets[0].clone(),
+            env: t.env.clone(),
+            only: t.only.clone(),
+            update_env: true,
+            ..Default::default()
+        };
+        let mode = if verb == Verb::Reload {
+            super::start::Mode::OrReload
+        } else {
+            super::start::Mode::OrRestart
+        };
+        return super::start::start(home, a, mode, out);
+    }
     let targets = expand_targets(&t)?;
     if matches!(verb, Verb::Restart | Verb::Reload) && !t.update_env {
         out.line("Use --update-env to update environment variables");
@@ -94,6 +113,7 @@ pub fn act(home: &Home, verb: Verb, t: TargetArgs, out: &Out) -> anyhow::Result<
         Verb::Restart | Verb::Reload => Request::Restart(RestartRequest {
             targets: targets.clone(),
             update_env: t.update_env.then(super::start::caller_env),
+            app_env: None,
             graceful: verb == Verb::Reload,
         }),
     };
@@ -178,9 +198,7 @@ pub fn kill(home: &Home, out: &Out) -> anyhow::Result<i32> {
     // starts a fresh one instead of reaching the old socket.
     if let Some(pid) = pid {
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-        while nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None).is_ok()
-            && std::time::Instant::now() < deadline
-        {
+        while crate::metrics::is_live(pid as u32) && std::time::Instant::now() < deadline {
             std::thread::sleep(std::time::Duration::from_millis(5));
         }
     }

@@ -134,9 +134,9 @@ pub struct StartArgs {
     pub watch: Option<String>,
     #[arg(long = "ignore-watch")]
     pub ignore_watch: Option<String>,
-    #[arg(long = "watch-delay")]
+    #[arg(long = "watch-delay", allow_hyphen_values = true)]
     pub watch_delay: Option<String>,
-    #[arg(short = 'i', long)]
+    #[arg(short = 'i', long, allow_hyphen_values = true)]
     pub instances: Option<String>,
     /// Instances by workload: cpu (cores), io (2 × cores), mixed (1.5 × cores).
     #[arg(long)]
@@ -185,25 +185,25 @@ pub struct StartArgs {
     pub force: bool,
     #[arg(long = "update-env")]
     pub update_env: bool,
-    #[arg(long = "max-memory-restart")]
+    #[arg(long = "max-memory-restart", allow_hyphen_values = true)]
     pub max_memory_restart: Option<String>,
     #[arg(long = "cron-restart", alias = "cron", short = 'c')]
     pub cron_restart: Option<String>,
-    #[arg(long = "kill-timeout")]
+    #[arg(long = "kill-timeout", allow_hyphen_values = true)]
     pub kill_timeout: Option<String>,
-    #[arg(long = "restart-delay")]
+    #[arg(long = "restart-delay", allow_hyphen_values = true)]
     pub restart_delay: Option<String>,
-    #[arg(long = "exp-backoff-restart-delay")]
+    #[arg(long = "exp-backoff-restart-delay", allow_hyphen_values = true)]
     pub exp_backoff_restart_delay: Option<String>,
-    #[arg(long = "max-restarts")]
+    #[arg(long = "max-restarts", allow_hyphen_values = true)]
     pub max_restarts: Option<String>,
-    #[arg(long = "min-uptime")]
+    #[arg(long = "min-uptime", allow_hyphen_values = true)]
     pub min_uptime: Option<String>,
     #[arg(long = "stop-exit-codes", num_args = 1..)]
     pub stop_exit_codes: Vec<String>,
     #[arg(long = "wait-ready")]
     pub wait_ready: bool,
-    #[arg(long = "listen-timeout")]
+    #[arg(long = "listen-timeout", allow_hyphen_values = true)]
     pub listen_timeout: Option<String>,
     #[arg(long = "shutdown-with-message")]
     pub shutdown_with_message: bool,

@@ -12,7 +12,8 @@ use crate::logs::tail;
 
 struct Source {
     path: PathBuf,
-    prefix: String,
+    /// `<id>|<name>`, before pm2's padding.
+    label: String,
     is_err: bool,
 }
 
@@ -34,10 +35,7 @@ fn sources(list: &[Value], a: &LogsArgs) -> Vec<Source> {
                 continue;
             }
         }
-        let name = p["name"].as_str().unwrap_or("");
-        // pm2 pads the name to 10 characters and cuts longer ones.
-        let short: String = name.chars().take(10).collect();
-        let prefix = format!("{}|{:<10}| ", p["pm_id"], short);
+        let label = format!("{}|{}", p["pm_id"], p["name"].as_str().unwrap_or(""));
         for (key, is_err) in [("pm_out_log_path", false), ("pm_err_log_path", true)] {
             if (is_err && a.out) || (!is_err && a.err) {
                 continue;
@@ -47,7 +45,7 @@ fn sources(list: &[Value], a: &LogsArgs) -> Vec<Source> {
                 if !out.iter().any(|s| s.path == path) {
                     out.push(Source {
                         path,
-                        prefix: prefix.clone(),
+                        label: label.clone(),
                         is_err,
                     });
                 }
@@ -57,7 +55,19 @@ fn sources(list: &[Value], a: &LogsArgs) -> Vec<Source> {
     out
 }
 
-fn emit(src: &Source, line: &str, a: &LogsArgs) {
+/// pm2's prefixes: the tail pads or cuts `<id>|<name>` to 10 characters; the live stream pads
+/// it to the longest label plus one.
+fn prefix(src: &Source, width: Option<usize>) -> String {
+    match width {
+        Some(w) => format!("{:<w$} | ", src.label),
+        None => {
+            let cut: String = src.label.chars().take(10).collect();
+            format!("{cut:<10} | ")
+        }
+    }
+}
+
+fn emit(src: &Source, line: &str, a: &LogsArgs, width: Option<usize>) {
     let stamp = a
         .timestamp
         .as_deref()
@@ -75,10 +85,10 @@ fn emit(src: &Source, line: &str, a: &LogsArgs) {
             println!("{line}");
         }
     } else if a.json {
-        let v = serde_json::json!({ "message": line, "type": if src.is_err { "err" } else { "out" }, "app_name": src.prefix });
+        let v = serde_json::json!({ "message": line, "type": if src.is_err { "err" } else { "out" }, "app_name": src.label });
         println!("{v}");
     } else {
-        println!("{}{stamp}{line}", src.prefix);
+        println!("{}{stamp}{line}", prefix(src, width));
     }
 }
 
@@ -98,20 +108,21 @@ pub fn logs(home: &Home, a: LogsArgs) -> anyhow::Result<i32> {
         }
         println!("{} last {} lines:", s.path.display(), a.lines);
         for line in tail::last_lines(&s.path, a.lines).unwrap_or_default() {
-            emit(s, &line, &a);
+            emit(s, &line, &a, None);
         }
         println!();
     }
     if a.nostream {
         return Ok(0);
     }
+    let width = srcs.iter().map(|s| s.label.chars().count() + 1).max();
     // Follow: a short poll keeps `pm logs` a plain file reader that needs no daemon stream.
     loop {
         for (s, off) in srcs.iter().zip(offsets.iter_mut()) {
             if let Ok((lines, next)) = tail::read_new(&s.path, *off) {
                 *off = next;
                 for line in lines {
-                    emit(s, &line, &a);
+                    emit(s, &line, &a, width);
                 }
             }
         }

@@ -58,6 +58,7 @@ pub fn main() -> i32 {
         mini: cli.mini,
     };
     let Some(cmd) = cli.command else {
+        eprintln!("[PM2][ERROR] no command given (see pm --help)");
         print!("{USAGE}");
         return 1;
     };
@@ -83,17 +84,26 @@ fn clap_error(e: clap::Error) -> i32 {
             0
         }
         ErrorKind::InvalidSubcommand => {
-            print!("[PM2][ERROR] Command not found\n\n{USAGE}");
+            let what = e
+                .get(clap::error::ContextKind::InvalidSubcommand)
+                .map(|v| format!(": {v}"))
+                .unwrap_or_default();
+            eprintln!("[PM2][ERROR] Command not found{what}");
+            print!("{USAGE}");
             1
         }
         _ => {
+            // clap's message up to its usage block, folded into one line.
             let text = e.render().to_string();
-            let first = text
+            let msg: Vec<&str> = text
                 .lines()
-                .next()
-                .unwrap_or("invalid arguments")
-                .trim_start_matches("error: ");
-            eprintln!("[PM2][ERROR] {first}");
+                .map(str::trim)
+                .take_while(|l| !l.is_empty())
+                .collect();
+            eprintln!(
+                "[PM2][ERROR] {}",
+                msg.join(" ").trim_start_matches("error: ")
+            );
             1
         }
     }
@@ -159,11 +169,8 @@ fn run(cmd: Cmd, out: &Out) -> anyhow::Result<i32> {
             }) {
                 println!("{}", p["pid"]);
             }
-            if target.is_some()
-                && !list
-                    .iter()
-                    .any(|p| target.as_deref().is_some_and(|t| p["name"] == t))
-            {
+            let known = |t: &str| list.iter().any(|p| p["name"] == t || is_id(&p["pm_id"], t));
+            if target.as_deref().is_some_and(|t| !known(t)) {
                 println!();
             }
             Ok(0)

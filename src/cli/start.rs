@@ -250,7 +250,8 @@ pub fn start(home: &Home, a: StartArgs, mode: Mode, out: &Out) -> anyhow::Result
     let env = caller_env();
     let mut client = Client::connect(home)?;
     let mut to_start = Vec::new();
-    if mode != Mode::Start {
+    // pm2 starts an ecosystem file by restarting the apps that already run and starting the rest.
+    if mode != Mode::Start || is_file {
         let running = super::list(home)?;
         for app in apps {
             let name = app.resolved_name();
@@ -258,10 +259,19 @@ pub fn start(home: &Home, a: StartArgs, mode: Mode, out: &Out) -> anyhow::Result
                 let req = Request::Restart(RestartRequest {
                     targets: vec![name.clone()],
                     update_env: Some(env.clone()),
+                    app_env: is_file.then(|| app.env.clone()),
                     graceful: mode == Mode::OrReload,
                 });
-                client.call_ok(&req)?;
-                out.line(format!("[PM2] [{name}] restarted"));
+                if let Response::Procs { procs } = client.call_ok(&req)? {
+                    let ids = Value::Array(procs.iter().map(|p| p["pm_id"].clone()).collect());
+                    out.line(format!(
+                        "[PM2] Applying action restartProcessId on app [{name}](ids: {})",
+                        super::inspect::inspect(&ids)
+                    ));
+                    for p in &procs {
+                        out.line(format!("[PM2] [{name}]({}) ✓", p["pm_id"]));
+                    }
+                }
             } else {
                 to_start.push(app);
             }

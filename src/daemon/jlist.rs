@@ -181,6 +181,9 @@ pub fn render(info: &ProcInfo, usage: Usage, version: &Value) -> Value {
     if !version.is_null() {
         e.insert("version".into(), version.clone());
     }
+    if let Some(v) = &info.node_version {
+        e.insert("node_version".into(), v.clone().into());
+    }
     if let Some(code) = &info.exit_code {
         e.insert("exit_code".into(), code.clone());
     }

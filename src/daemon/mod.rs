@@ -34,6 +34,8 @@ pub struct Daemon {
     /// "already launched" check.
     start_lock: tokio::sync::Mutex<()>,
     shutdown: Notify,
+    /// `node --version` per interpreter, asked once (pm2 shows it as `node_version`).
+    node_versions: Mutex<std::collections::HashMap<String, String>>,
 }
 
 impl Daemon {
@@ -49,11 +51,47 @@ impl Daemon {
             registry: Mutex::new(Registry::default()),
             start_lock: tokio::sync::Mutex::new(()),
             shutdown: Notify::new(),
+            node_versions: Mutex::new(Default::default()),
         }
     }
 
     fn registry(&self) -> std::sync::MutexGuard<'_, Registry> {
         self.registry.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The version of a Node interpreter, without the `v`, asked once per interpreter.
+    async fn node_version(&self, program: &str, path_var: Option<&str>) -> Option<String> {
+        if let Some(v) = self
+            .node_versions
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(program)
+        {
+            return Some(v.clone());
+        }
+        let mut cmd = tokio::process::Command::new(program);
+        cmd.arg("--version")
+            .stdin(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null());
+        if let Some(p) = path_var {
+            cmd.env("PATH", p);
+        }
+        let out = tokio::time::timeout(std::time::Duration::from_secs(5), cmd.output())
+            .await
+            .ok()?
+            .ok()?;
+        let v = String::from_utf8_lossy(&out.stdout)
+            .trim()
+            .trim_start_matches('v')
+            .to_string();
+        if v.is_empty() {
+            return None;
+        }
+        self.node_versions
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(program.to_string(), v.clone());
+        Some(v)
     }
 
     pub fn request_shutdown(&self) {
@@ -130,11 +168,12 @@ impl Daemon {
             Request::Start(r) => procs(start::start(self, r).await?),
             Request::Stop(t) => procs(self.each(self.resolve(&t.targets)?, Control::Stop).await?),
             Request::Restart(r) => {
-                let env = r.update_env.clone();
+                let (env, app_env) = (r.update_env.clone(), r.app_env.clone());
                 let list = self.resolve(&r.targets)?;
                 procs(
                     self.each(list, move |reply| Control::Restart {
                         env: env.clone(),
+                        app_env: app_env.clone(),
                         reply,
                     })
                     .await?,

@@ -56,7 +56,22 @@ fn log_path(
     Some(if suffix { with_id(&p, id) } else { p })
 }
 
+/// pm2's file-name rule for apps: anything but `[a-zA-Z0-9.-]` becomes `-`, so a name can never
+/// put a log or pid file outside its folder.
+fn file_safe(name: &str) -> String {
+    name.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '.' || c == '-' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect()
+}
+
 fn paths(d: &Daemon, spec: &AppSpec, name: &str, id: u32, multi: bool) -> Paths {
+    let name = &file_safe(name);
     let home = &d.ctx.home;
     let cwd = PathBuf::from(spec.cwd.clone().unwrap_or_else(|| "/".into()));
     let merge = spec.merge_logs.unwrap_or(!multi);
@@ -182,6 +197,10 @@ async fn start_app(
         .filter(|n| !n.is_empty())
         .unwrap_or_else(|| "default".into());
     let version = super::jlist::package_version(&spec.script);
+    let node_version = match launch.is_node {
+        true => d.node_version(&launch.program, path_var.as_deref()).await,
+        false => None,
+    };
     let multi = mode == ExecMode::Cluster || count > 1;
     let mut created = Vec::new();
     for _ in 0..count {
@@ -216,6 +235,7 @@ async fn start_app(
             exit_code: None,
             connected: false,
             version: version.clone(),
+            node_version: node_version.clone(),
         };
         let inst = supervisor::create(d.ctx.clone(), info, false);
         d.registry().insert(id, inst.clone());
@@ -235,6 +255,12 @@ mod tests {
         assert_eq!(workload_instances("mixed", 3), Ok(5));
         assert_eq!(workload_instances("mixed", 1), Ok(2));
         assert!(workload_instances("gpu", 4).is_err());
+    }
+
+    #[test]
+    fn names_cannot_escape_the_logs_folder() {
+        assert_eq!(file_safe("../../escape"), "..-..-escape");
+        assert_eq!(file_safe("my_app x"), "my-app-x");
     }
 
     #[test]

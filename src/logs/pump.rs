@@ -125,14 +125,19 @@ fn emit(
     let now = chrono::Local::now();
     // One timestamp per chunk: its lines arrived together, and formatting a date per line
     // tripled the pump's cost.
-    let date = format.date_format.as_deref().map(|f| now.format(f).to_string());
+    let date = format
+        .date_format
+        .as_deref()
+        .map(|f| now.format(f).to_string());
     for line in lines.split_inclusive(|b| *b == b'\n') {
         let body = line.strip_suffix(b"\n").unwrap_or(line);
         let date = date.clone();
         match &format.json {
             Some(tag) => {
-                let ts = date
-                    .unwrap_or_else(|| now.to_rfc3339_opts(chrono::SecondsFormat::Millis, false));
+                // pm2 writes `new Date().toISOString()`: UTC with a Z.
+                let ts = date.unwrap_or_else(|| {
+                    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+                });
                 let obj = serde_json::json!({
                     "message": String::from_utf8_lossy(line),
                     "timestamp": ts,

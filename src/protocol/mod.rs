@@ -74,6 +74,9 @@ pub struct RestartRequest {
     /// `--update-env`: the caller's environment replaces the one the app was started with.
     #[serde(default)]
     pub update_env: Option<Env>,
+    /// The app's own `env` as an ecosystem file now gives it (restarting from the file).
+    #[serde(default)]
+    pub app_env: Option<Env>,
     /// `reload`: start the replacement before stopping the old instance.
     #[serde(default)]
     pub graceful: bool,

@@ -49,7 +49,10 @@ pub enum Control {
     Start(Reply),
     Stop(Reply),
     Restart {
+        /// `--update-env`: the caller's environment replaces the stored one.
         env: Option<Env>,
+        /// From an ecosystem file: the app's `env` replaces the stored one.
+        app_env: Option<Env>,
         reply: Reply,
     },
     Signal(Signal, Reply),
@@ -305,13 +308,24 @@ impl Task {
                 self.stop().await;
                 let _ = reply.send(Ok(()));
             }
-            Control::Restart { env, reply } => {
+            Control::Restart {
+                env,
+                app_env,
+                reply,
+            } => {
+                // pm2 counts a restart only when something was running.
+                let was_running = self.running.is_some();
                 self.stop_child().await;
                 self.with_info(|i| {
                     if let Some(env) = env {
                         i.env = env;
                     }
-                    i.restart_time += 1;
+                    if let Some(app_env) = app_env {
+                        i.spec.env = app_env;
+                    }
+                    if was_running {
+                        i.restart_time += 1;
+                    }
                 });
                 self.policy = PolicyState::default();
                 self.launch().await;

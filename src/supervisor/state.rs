@@ -83,6 +83,8 @@ pub struct ProcInfo {
     pub connected: bool,
     /// pm2's `version`: from the nearest package.json (`null` means the key is absent).
     pub version: Value,
+    /// `process.versions.node` of the interpreter, for Node apps (pm2's `node_version`).
+    pub node_version: Option<String>,
 }
 
 pub fn now_ms() -> i64 {

@@ -1,0 +1,1222 @@
+//! The daemon as Node's cluster primary (DESIGN.md §5, §6). Apps started with `-i N` run as
+//! unmodified cluster workers (`NODE_UNIQUE_ID` set), so every `server.listen()` and
+//! `socket.bind()` in them becomes a `queryServer` request on the IPC channel. The daemon binds
+//! each key once and passes the same listening fd to every worker that asks (Node's
+//! `SharedHandle`): the kernel spreads connections over the workers, and since the daemon keeps
+//! its copy while any worker of the key remains, a reload (start new, then disconnect old) never
+//! closes the accept queue. The handles are daemon-wide, as in PM2, where one Node primary
+//! serves every app: two apps listening on one port share it.
+//!
+//! Wire rules kept here:
+//! - every message we send is `{"cmd":"NODE_CLUSTER",…,"seq":n}`, replies add `"ack": <request
+//!   seq>`; `seq` is counted per channel;
+//! - a handle travels as `NODE_HANDLE` (`net.Native` or `dgram.Native`) with the fd in the same
+//!   `sendmsg` as the line. The worker answers `NODE_HANDLE_ACK`, and nothing more from this
+//!   module goes out on that channel until then: Node's reader keeps one pending handle per
+//!   channel, so a second one in flight could be paired with the wrong line;
+//! - failures go back as a negative libuv errno (`-errno` on Linux) without a handle, and the
+//!   worker's server emits `'error'`.
+//!
+//! Not supported: round-robin (`sched: rr`) and `listen({fd})` (the fd number names a descriptor
+//! in the worker, which the daemon cannot open; the worker gets `EINVAL`).
+
+use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::io;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use nix::errno::Errno;
+use nix::sys::socket::{
+    self as sock, sockopt, AddressFamily, Backlog, SockFlag, SockType, UnixAddr,
+};
+use serde_json::{json, Map, Value};
+
+use crate::ipc::channel::Writer;
+
+/// Node's `MAX_HANDLE_RETRANSMISSIONS`: a handle the worker NACKs (its `recvmsg` lost the fd)
+/// is sent again at most this often.
+const MAX_RETRANSMISSIONS: u32 = 3;
+/// libuv's `UV_TCP_IPV6ONLY` / `UV_UDP_IPV6ONLY` bit in the request's `flags`.
+const UV_IPV6ONLY: i64 = 1;
+/// libuv's `UV_UDP_REUSEADDR` bit (`dgram.createSocket({reuseAddr: true})`).
+const UV_UDP_REUSEADDR: i64 = 4;
+/// Every socket we bind is non-blocking: O_NONBLOCK lives in the open file description, which
+/// all workers of a key share, and libuv does not set it on a received handle (Node's primary
+/// passes libuv sockets, non-blocking from birth). A blocking listener hangs a worker: two
+/// workers wake for one connection, the loser blocks in accept() and its event loop stops,
+/// channel included, so it never sees `disconnect`. Close-on-exec keeps it out of other apps.
+const SOCKET_FLAGS: SockFlag = SockFlag::SOCK_NONBLOCK.union(SockFlag::SOCK_CLOEXEC);
+/// Node's default backlog when the app gives none (`backlog || 511`).
+const DEFAULT_BACKLOG: i64 = 511;
+
+/// What a worker's cluster message means to the supervisor.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ClusterEvent {
+    /// The worker set itself up as a cluster worker (`act: online`), before any app code ran.
+    Online,
+    /// A server or UDP socket in the worker is ready (`act: listening`): the readiness signal
+    /// for a reload. `port` is the real one (after `listen(0)`); `None` for a unix socket,
+    /// whose path is then `address`.
+    Listening {
+        address: Option<String>,
+        port: Option<u16>,
+    },
+    /// The worker called `cluster.worker.disconnect()` or `.destroy()` itself (acknowledged
+    /// here, as Node's primary does): the exit that follows was asked for.
+    ExitedAfterDisconnect,
+}
+
+/// One worker as the primary sees it: its id (`NODE_UNIQUE_ID`) and its channel's writer.
+/// Clone it freely: the channel's reader task and the supervisor each hold one.
+#[derive(Clone)]
+pub struct WorkerRef {
+    pub id: u32,
+    writer: Writer,
+}
+
+/// The daemon-wide cluster primary: listening sockets shared by every worker that asks for the
+/// same key. Cloning shares the state; the lock is a std mutex never held across an `.await`.
+#[derive(Clone, Default)]
+pub struct Primary {
+    state: Arc<Mutex<State>>,
+}
+
+#[derive(Default)]
+struct State {
+    last_id: u32,
+    /// Node's `handles` map, keyed `${address}:${port}:${addressType}:${fd}:${index}`.
+    handles: HashMap<String, Shared>,
+    workers: HashMap<u32, Worker>,
+}
+
+/// A socket the daemon bound and hands to every worker of its key.
+struct Shared {
+    socket: Arc<OwnedFd>,
+    handle_type: &'static str,
+    /// A unix socket's path, removed on release as libuv does when a pipe server closes.
+    unlink: Option<PathBuf>,
+    /// Server data from the first worker that had some (TLS session ticket keys), so every
+    /// worker of an https app resumes the others' sessions.
+    data: Value,
+    workers: BTreeSet<u32>,
+}
+
+#[derive(Default)]
+struct Worker {
+    seq: u64,
+    /// Messages waiting for the channel (FIFO, so replies keep Node's order).
+    outbox: VecDeque<Out>,
+    /// The handle sent and not yet ACKed; its fd stays open until then for a retransmission.
+    unacked: Option<Out>,
+    /// A task is inside `Writer::send` for this worker; others leave their messages queued.
+    sending: bool,
+    /// We sent `disconnect` or the worker announced its own: ignore its new queries, as Node.
+    disconnecting: bool,
+}
+
+struct Out {
+    line: String,
+    fd: Option<Arc<OwnedFd>>,
+    resent: u32,
+}
+
+impl Primary {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// A fresh 1-based worker id for `NODE_UNIQUE_ID`, never reused by this daemon (Node's
+    /// `++ids`). The caller sets `NODE_UNIQUE_ID`, `NODE_CHANNEL_FD=3` and
+    /// `NODE_CHANNEL_SERIALIZATION_MODE=json` on the child.
+    pub fn next_worker_id(&self) -> u32 {
+        let mut st = self.lock();
+        // 4 billion spawns cannot happen in one daemon's life; never hand out 0 regardless.
+        st.last_id = st.last_id.checked_add(1).unwrap_or(1);
+        st.last_id
+    }
+
+    /// Registers a spawned worker's channel; call before its reader starts.
+    pub fn attach(&self, id: u32, writer: Writer) -> WorkerRef {
+        self.lock().workers.entry(id).or_default();
+        WorkerRef { id, writer }
+    }
+
+    /// True for the messages [`Primary::on_message`] wants: `NODE_CLUSTER`, and the worker's
+    /// `NODE_HANDLE_ACK`/`NACK` for the handles we sent. (A `NODE_HANDLE` *from* the worker is
+    /// the channel reader's business: it must ACK or NACK it.)
+    pub fn is_cluster_message(msg: &Value) -> bool {
+        matches!(
+            msg.get("cmd").and_then(Value::as_str),
+            Some("NODE_CLUSTER" | "NODE_HANDLE_ACK" | "NODE_HANDLE_NACK")
+        )
+    }
+
+    /// Handles one message from `worker` and sends what it calls for: `queryServer` binds or
+    /// reuses the key's socket and answers with the handle (or an errno), `close` releases the
+    /// key when its last worker leaves, `exitedAfterDisconnect` is acknowledged, and a
+    /// `NODE_HANDLE_ACK` lets queued messages go. Returns what the supervisor must know.
+    pub async fn on_message(&self, worker: &WorkerRef, msg: &Value) -> Option<ClusterEvent> {
+        let event = {
+            let mut st = self.lock();
+            match msg.get("cmd").and_then(Value::as_str)? {
+                "NODE_HANDLE_ACK" => st.handle_answered(worker.id, true),
+                "NODE_HANDLE_NACK" => st.handle_answered(worker.id, false),
+                "NODE_CLUSTER" => {}
+                _ => return None,
+            }
+            st.cluster(worker.id, msg)
+        };
+        // A failed send means the worker is gone; its EOF reaches the supervisor, which then
+        // calls worker_gone, so there is nothing more to do with the error here.
+        let _ = self.flush(worker).await;
+        event
+    }
+
+    /// Graceful stop: asks the worker to close its servers and leave. It sends `close` per
+    /// handle, then EOF, then exits 0, but only after open connections end, so keep a
+    /// `kill_timeout` backstop. Sent once; later calls do nothing.
+    pub async fn disconnect(&self, worker: &WorkerRef) -> io::Result<()> {
+        {
+            let mut st = self.lock();
+            let Some(w) = st.workers.get_mut(&worker.id) else {
+                return Ok(());
+            };
+            if w.disconnecting {
+                return Ok(());
+            }
+            w.disconnecting = true;
+            w.push(json!({ "act": "disconnect" }), None);
+        }
+        self.flush(worker).await
+    }
+
+    /// Forgets a worker whose channel closed or whose process exited: it leaves every key, and
+    /// a key nobody else uses has its socket closed (and a unix socket path removed).
+    pub fn worker_gone(&self, id: u32) {
+        let mut st = self.lock();
+        st.workers.remove(&id);
+        let keys: Vec<String> = st
+            .handles
+            .iter()
+            .filter(|(_, h)| h.workers.contains(&id))
+            .map(|(k, _)| k.clone())
+            .collect();
+        for key in keys {
+            st.leave(id, &key);
+        }
+    }
+
+    /// The shared sockets held now: key and the ids of the workers using it, sorted by key.
+    pub fn listeners(&self) -> Vec<(String, Vec<u32>)> {
+        let st = self.lock();
+        let mut v: Vec<_> = st
+            .handles
+            .iter()
+            .map(|(k, h)| (k.clone(), h.workers.iter().copied().collect()))
+            .collect();
+        v.sort();
+        v
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // No code panics while holding the lock; if some did, the maps are still consistent.
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Sends the worker's queued messages in order, stopping at a handle until it is ACKed.
+    /// One task sends at a time (the `sending` flag), so two tasks never reorder messages.
+    async fn flush(&self, worker: &WorkerRef) -> io::Result<()> {
+        loop {
+            let (line, fd) = {
+                let mut st = self.lock();
+                let Some(w) = st.workers.get_mut(&worker.id) else {
+                    return Ok(());
+                };
+                if w.sending || w.unacked.is_some() {
+                    return Ok(());
+                }
+                let Some(out) = w.outbox.pop_front() else {
+                    return Ok(());
+                };
+                w.sending = true;
+                match out.fd.clone() {
+                    Some(fd) => {
+                        let line = out.line.clone();
+                        w.unacked = Some(out);
+                        (line, Some(fd))
+                    }
+                    None => (out.line, None),
+                }
+            };
+            // Cleared on drop, so a cancelled send cannot wedge the queue.
+            let _sending = Sending {
+                primary: self,
+                id: worker.id,
+            };
+            worker
+                .writer
+                .send(&line, fd.as_deref().map(AsRawFd::as_raw_fd))
+                .await?;
+        }
+    }
+}
+
+struct Sending<'a> {
+    primary: &'a Primary,
+    id: u32,
+}
+
+impl Drop for Sending<'_> {
+    fn drop(&mut self) {
+        if let Some(w) = self.primary.lock().workers.get_mut(&self.id) {
+            w.sending = false;
+        }
+    }
+}
+
+impl State {
+    /// One `NODE_CLUSTER` message; replies are queued for `flush`.
+    fn cluster(&mut self, id: u32, msg: &Value) -> Option<ClusterEvent> {
+        if msg.get("cmd").and_then(Value::as_str) != Some("NODE_CLUSTER") {
+            return None;
+        }
+        match msg.get("act").and_then(Value::as_str) {
+            Some("online") => Some(ClusterEvent::Online),
+            Some("listening") => Some(ClusterEvent::Listening {
+                address: msg.get("address").and_then(Value::as_str).map(String::from),
+                port: msg
+                    .get("port")
+                    .and_then(Value::as_u64)
+                    .and_then(|p| u16::try_from(p).ok()),
+            }),
+            Some("queryServer") => {
+                self.query(id, msg);
+                None
+            }
+            Some("close") => {
+                if let Some(key) = msg.get("key").and_then(Value::as_str) {
+                    self.leave(id, key);
+                }
+                None
+            }
+            Some("exitedAfterDisconnect") => {
+                // The worker waits for this ack before it disconnects.
+                if let Some(w) = self.workers.get_mut(&id) {
+                    w.disconnecting = true;
+                    w.push(json!({ "ack": msg.get("seq") }), None);
+                }
+                Some(ClusterEvent::ExitedAfterDisconnect)
+            }
+            // Replies carrying `ack` (round-robin's `accepted`) and unknown acts.
+            _ => None,
+        }
+    }
+
+    /// queryServer: share the key's socket, binding it first if nobody holds it (primary.js).
+    fn query(&mut self, id: u32, msg: &Value) {
+        match self.workers.get(&id) {
+            // Node's primary drops queries from a worker it is disconnecting: the worker is
+            // about to exit, and a socket bound for it now would only leak.
+            Some(w) if !w.disconnecting => {}
+            _ => return,
+        }
+        let key = key_of(msg);
+        let data = msg.get("data").cloned().unwrap_or(Value::Null);
+        let (errno, data, handle) = match self.handles.get_mut(&key) {
+            Some(h) => {
+                if falsy(&h.data) {
+                    h.data = data;
+                }
+                h.workers.insert(id);
+                (0, h.data.clone(), Some((h.socket.clone(), h.handle_type)))
+            }
+            // Binding is a few non-blocking syscalls, fine under the lock.
+            None => match bind(msg) {
+                Ok((socket, handle_type, unlink)) => {
+                    let socket = Arc::new(socket);
+                    let h = Shared {
+                        socket: socket.clone(),
+                        handle_type,
+                        unlink,
+                        data: data.clone(),
+                        workers: BTreeSet::from([id]),
+                    };
+                    self.handles.insert(key.clone(), h);
+                    (0, data, Some((socket, handle_type)))
+                }
+                // Nothing is stored, so another worker may retry the key (Node deletes it).
+                Err(e) => (-(e as i32), data, None),
+            },
+        };
+        let reply = json!({ "errno": errno, "key": key, "ack": msg.get("seq"), "data": data });
+        if let Some(w) = self.workers.get_mut(&id) {
+            w.push(reply, handle);
+        }
+    }
+
+    /// `id` stops using `key`; the last one out closes the socket.
+    fn leave(&mut self, id: u32, key: &str) {
+        let Some(h) = self.handles.get_mut(key) else {
+            return;
+        };
+        if h.workers.remove(&id) && h.workers.is_empty() {
+            if let Some(path) = self.handles.remove(key).and_then(|h| h.unlink) {
+                let _ = std::fs::remove_file(path);
+            }
+        }
+    }
+
+    fn handle_answered(&mut self, id: u32, acked: bool) {
+        let Some(w) = self.workers.get_mut(&id) else {
+            return;
+        };
+        match w.unacked.take() {
+            Some(mut out) if !acked && out.resent < MAX_RETRANSMISSIONS => {
+                out.resent += 1;
+                w.outbox.push_front(out);
+            }
+            _ => {}
+        }
+    }
+}
+
+impl Worker {
+    /// Queues `{"cmd":"NODE_CLUSTER",…body,"seq":n}` (Node's sendHelper), wrapped in a
+    /// NODE_HANDLE envelope when a socket goes with it.
+    fn push(&mut self, body: Value, handle: Option<(Arc<OwnedFd>, &'static str)>) {
+        let mut msg = Map::new();
+        msg.insert("cmd".into(), "NODE_CLUSTER".into());
+        if let Value::Object(body) = body {
+            msg.extend(body);
+        }
+        msg.insert("seq".into(), self.seq.into());
+        self.seq += 1;
+        let (line, fd) = match handle {
+            Some((fd, ty)) => (
+                json!({ "cmd": "NODE_HANDLE", "type": ty, "msg": msg }).to_string(),
+                Some(fd),
+            ),
+            None => (Value::Object(msg).to_string(), None),
+        };
+        self.outbox.push_back(Out {
+            line,
+            fd,
+            resent: 0,
+        });
+    }
+}
+
+/// primary.js's key, with JavaScript's `String()` of each field (`undefined` when absent:
+/// JSON.stringify drops undefined fields). The worker asserts keys are unique, so keep it.
+fn key_of(msg: &Value) -> String {
+    ["address", "port", "addressType", "fd", "index"]
+        .map(|f| match msg.get(f) {
+            None => "undefined".to_string(),
+            Some(Value::Null) => "null".to_string(),
+            Some(Value::String(s)) => s.clone(),
+            Some(v) => v.to_string(),
+        })
+        .join(":")
+}
+
+/// JavaScript falsiness, for primary.js's `if (!handle.data) handle.data = message.data`.
+fn falsy(v: &Value) -> bool {
+    match v {
+        Value::Null => true,
+        Value::Bool(b) => !b,
+        Value::Number(n) => n.as_f64() == Some(0.0),
+        Value::String(s) => s.is_empty(),
+        _ => false,
+    }
+}
+
+/// Creates the socket a queryServer asks for, as Node's `net._createServerHandle` and
+/// `dgram._createSocketHandle` would: (socket, NODE_HANDLE type, path to unlink on release).
+fn bind(msg: &Value) -> Result<(OwnedFd, &'static str, Option<PathBuf>), Errno> {
+    // listen({fd}) / bind({fd}) name a descriptor in the worker's table. Node's primary opens
+    // that number in its own table, which in the daemon is some unrelated file.
+    if msg
+        .get("fd")
+        .and_then(Value::as_i64)
+        .is_some_and(|fd| fd >= 0)
+    {
+        return Err(Errno::EINVAL);
+    }
+    let flags = msg.get("flags").and_then(Value::as_i64).unwrap_or(0);
+    let address = msg
+        .get("address")
+        .and_then(Value::as_str)
+        .filter(|a| !a.is_empty());
+    let port = match msg.get("port") {
+        None | Some(Value::Null) => 0,
+        Some(p) => p.as_i64().ok_or(Errno::EINVAL)?,
+    };
+    match msg.get("addressType") {
+        Some(Value::String(t)) if t == "udp4" || t == "udp6" => {
+            bind_udp(address, tcp_port(port)?, t == "udp6", flags)
+                .map(|s| (s, "dgram.Native", None))
+        }
+        Some(t) if t.as_i64() == Some(-1) && port == -1 => {
+            let path = address.ok_or(Errno::EINVAL)?;
+            bind_pipe(path, msg).map(|s| (s, "net.Native", Some(PathBuf::from(path))))
+        }
+        _ => {
+            bind_tcp(address, tcp_port(port)?, flags, backlog(msg)).map(|s| (s, "net.Native", None))
+        }
+    }
+}
+
+fn tcp_port(port: i64) -> Result<u16, Errno> {
+    u16::try_from(port).map_err(|_| Errno::EINVAL)
+}
+
+fn backlog(msg: &Value) -> Backlog {
+    let max = i64::from(i32::from(Backlog::MAXCONN));
+    let n = msg
+        .get("backlog")
+        .and_then(Value::as_i64)
+        .filter(|b| *b > 0)
+        .unwrap_or(DEFAULT_BACKLOG)
+        .min(max);
+    Backlog::new(i32::try_from(n).unwrap_or(511)).unwrap_or(Backlog::MAXCONN)
+}
+
+fn parse_ip(address: &str) -> Result<IpAddr, Errno> {
+    address.parse().map_err(|_| Errno::EINVAL)
+}
+
+fn bind_tcp(
+    address: Option<&str>,
+    port: u16,
+    flags: i64,
+    backlog: Backlog,
+) -> Result<OwnedFd, Errno> {
+    let Some(address) = address else {
+        // No host: `::` (dual-stack unless ipv6Only), then 0.0.0.0 where IPv6 is unavailable.
+        // Binding only 0.0.0.0 loses IPv6 clients (DESIGN §9.4). EADDRINUSE is no reason to
+        // fall back: libuv reports it only at listen(), so Node never does.
+        let any6 = SocketAddr::new(Ipv6Addr::UNSPECIFIED.into(), port);
+        return match tcp_listener(any6, flags, backlog) {
+            Err(e) if e != Errno::EADDRINUSE => tcp_listener(
+                SocketAddr::new(Ipv4Addr::UNSPECIFIED.into(), port),
+                0,
+                backlog,
+            ),
+            r => r,
+        };
+    };
+    tcp_listener(SocketAddr::new(parse_ip(address)?, port), flags, backlog)
+}
+
+fn tcp_listener(addr: SocketAddr, flags: i64, backlog: Backlog) -> Result<OwnedFd, Errno> {
+    let family = if addr.is_ipv6() {
+        AddressFamily::Inet6
+    } else {
+        AddressFamily::Inet
+    };
+    let s = sock::socket(family, SockType::Stream, SOCKET_FLAGS, None)?;
+    // libuv sets SO_REUSEADDR on every TCP bind, so a restarted app rebinds while its old
+    // connections sit in TIME_WAIT.
+    sock::setsockopt(&s, sockopt::ReuseAddr, &true)?;
+    if addr.is_ipv6() {
+        set_v6only(&s, flags & UV_IPV6ONLY != 0)?;
+    }
+    bind_inet(&s, addr)?;
+    // Node's primary leaves listen() to the worker. Listening here queues connections that
+    // arrive before the first worker's listen(), and keeps queueing between reloads.
+    sock::listen(&s, backlog)?;
+    Ok(s)
+}
+
+fn bind_pipe(path: &str, msg: &Value) -> Result<OwnedFd, Errno> {
+    // ENAMETOOLONG past sun_path's 107 bytes. (Node's primary retries with a path relative
+    // to its cwd; the daemon's cwd is unrelated to the app's, so that would not help.)
+    let addr = UnixAddr::new(path)?;
+    let s = sock::socket(AddressFamily::Unix, SockType::Stream, SOCKET_FLAGS, None)?;
+    sock::bind(s.as_raw_fd(), &addr)?;
+    let ready = chmod_pipe(path, msg).and_then(|()| sock::listen(&s, backlog(msg)));
+    if let Err(e) = ready {
+        let _ = std::fs::remove_file(path);
+        return Err(e);
+    }
+    Ok(s)
+}
+
+/// `listen({path, readableAll, writableAll})`: the worker skips its fchmod when the handle
+/// comes from the primary, so apply it here (uv_pipe_chmod adds the bits for everyone).
+fn chmod_pipe(path: &str, msg: &Value) -> Result<(), Errno> {
+    use std::os::unix::fs::PermissionsExt;
+    let set = |k: &str| msg.get(k).and_then(Value::as_bool) == Some(true);
+    let mut bits = 0;
+    if set("readableAll") {
+        bits |= 0o444;
+    }
+    if set("writableAll") {
+        bits |= 0o222;
+    }
+    if bits == 0 {
+        return Ok(());
+    }
+    let io_errno = |e: io::Error| Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO));
+    let mode = std::fs::metadata(path)
+        .map_err(io_errno)?
+        .permissions()
+        .mode();
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode | bits)).map_err(io_errno)
+}
+
+fn bind_udp(address: Option<&str>, port: u16, v6: bool, flags: i64) -> Result<OwnedFd, Errno> {
+    let ip = match address {
+        Some(a) => parse_ip(a)?,
+        None if v6 => Ipv6Addr::UNSPECIFIED.into(),
+        None => Ipv4Addr::UNSPECIFIED.into(),
+    };
+    if ip.is_ipv6() != v6 {
+        return Err(Errno::EINVAL);
+    }
+    let family = if v6 {
+        AddressFamily::Inet6
+    } else {
+        AddressFamily::Inet
+    };
+    let s = sock::socket(family, SockType::Datagram, SOCKET_FLAGS, None)?;
+    // As libuv's uv_udp_bind: SO_REUSEADDR (on Linux) and v6-only only when asked.
+    if flags & UV_UDP_REUSEADDR != 0 {
+        sock::setsockopt(&s, sockopt::ReuseAddr, &true)?;
+    }
+    if v6 && flags & UV_IPV6ONLY != 0 {
+        set_v6only(&s, true)?;
+    }
+    bind_inet(&s, SocketAddr::new(ip, port))?;
+    Ok(s)
+}
+
+// IPv6-only and inet addresses go through libc: nix gates them behind its `net` feature, which
+// this crate does not enable.
+fn set_v6only(s: &OwnedFd, on: bool) -> Result<(), Errno> {
+    let v: libc::c_int = on.into();
+    // SAFETY: a valid socket, and a c_int option value with its exact size.
+    let r = unsafe {
+        libc::setsockopt(
+            s.as_raw_fd(),
+            libc::IPPROTO_IPV6,
+            libc::IPV6_V6ONLY,
+            (&v as *const libc::c_int).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+    Errno::result(r).map(drop)
+}
+
+fn bind_inet(s: &OwnedFd, addr: SocketAddr) -> Result<(), Errno> {
+    // SAFETY: all-zero is a valid sockaddr_storage; the variant written matches the length
+    // passed to bind.
+    let mut storage: libc::sockaddr_storage = unsafe { std::mem::zeroed() };
+    let len = match addr {
+        SocketAddr::V4(a) => {
+            let sin = libc::sockaddr_in {
+                sin_family: libc::AF_INET as libc::sa_family_t,
+                sin_port: a.port().to_be(),
+                sin_addr: libc::in_addr {
+                    s_addr: u32::from_ne_bytes(a.ip().octets()),
+                },
+                sin_zero: [0; 8],
+            };
+            // SAFETY: sockaddr_storage is larger than and aligned for sockaddr_in.
+            unsafe { std::ptr::write((&mut storage as *mut libc::sockaddr_storage).cast(), sin) };
+            std::mem::size_of::<libc::sockaddr_in>()
+        }
+        SocketAddr::V6(a) => {
+            let sin6 = libc::sockaddr_in6 {
+                sin6_family: libc::AF_INET6 as libc::sa_family_t,
+                sin6_port: a.port().to_be(),
+                sin6_flowinfo: a.flowinfo(),
+                sin6_addr: libc::in6_addr {
+                    s6_addr: a.ip().octets(),
+                },
+                sin6_scope_id: a.scope_id(),
+            };
+            // SAFETY: sockaddr_storage is larger than and aligned for sockaddr_in6.
+            unsafe { std::ptr::write((&mut storage as *mut libc::sockaddr_storage).cast(), sin6) };
+            std::mem::size_of::<libc::sockaddr_in6>()
+        }
+    };
+    // SAFETY: `storage` holds a sockaddr of `len` bytes for the socket's family.
+    let r = unsafe {
+        libc::bind(
+            s.as_raw_fd(),
+            (&storage as *const libc::sockaddr_storage).cast(),
+            len as libc::socklen_t,
+        )
+    };
+    Errno::result(r).map(drop)
+}
+
+#[cfg(test)]
+mod tests {
+    //! Real `node` workers on a real channel, as the supervisor will run them.
+    use super::*;
+    use crate::ipc::channel::{open, pair};
+    use std::io::{Read, Write};
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    use std::time::{Duration, Instant};
+    use tokio::io::AsyncBufReadExt;
+    use tokio::sync::mpsc;
+
+    const DEADLINE: Duration = Duration::from_secs(20);
+
+    struct TestWorker {
+        id: u32,
+        pid: u32,
+        w: WorkerRef,
+        child: tokio::process::Child,
+        out: mpsc::UnboundedReceiver<Value>,
+        events: mpsc::UnboundedReceiver<ClusterEvent>,
+        reader: Option<tokio::task::JoinHandle<()>>,
+    }
+
+    fn fixture(name: &str) -> String {
+        format!(
+            "{}/tests/fixtures/cluster/{name}",
+            env!("CARGO_MANIFEST_DIR")
+        )
+    }
+
+    /// Spawns `node fixture` as cluster worker: NODE_UNIQUE_ID plus the channel on fd 3
+    /// (the pattern of supervisor/spawn.rs), and a reader that feeds `p.on_message`.
+    fn spawn_worker(p: &Primary, script: &str, env: &[(&str, String)]) -> TestWorker {
+        let id = p.next_worker_id();
+        let (parent, child_end) = pair().expect("socketpair");
+        let child_fd = child_end.as_raw_fd();
+        let mut cmd = tokio::process::Command::new("node");
+        cmd.arg(fixture(script))
+            .env("NODE_UNIQUE_ID", id.to_string())
+            .env("NODE_CHANNEL_FD", "3")
+            .env("NODE_CHANNEL_SERIALIZATION_MODE", "json")
+            .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::inherit())
+            .kill_on_drop(true);
+        // SAFETY: only async-signal-safe calls (dup2, fcntl) between fork and exec.
+        unsafe {
+            cmd.pre_exec(move || {
+                if child_fd == 3 {
+                    let fl = libc::fcntl(3, libc::F_GETFD);
+                    libc::fcntl(3, libc::F_SETFD, fl & !libc::FD_CLOEXEC);
+                } else if libc::dup2(child_fd, 3) < 0 {
+                    return Err(io::Error::last_os_error());
+                }
+                let fl = libc::fcntl(3, libc::F_GETFL);
+                libc::fcntl(3, libc::F_SETFL, fl & !libc::O_NONBLOCK);
+                Ok(())
+            });
+        }
+        let mut child = cmd.spawn().expect("spawn node");
+        drop(child_end);
+        let pid = child.id().expect("pid");
+        let (mut reader, writer) = open(parent).expect("channel");
+        let w = p.attach(id, writer.clone());
+        let (ev_tx, events) = mpsc::unbounded_channel();
+        let (primary, wr) = (p.clone(), w.clone());
+        let reader = tokio::spawn(async move {
+            while let Ok(Some(m)) = reader.recv().await {
+                let Ok(v) = serde_json::from_str::<Value>(&m.line) else {
+                    continue;
+                };
+                if v.get("cmd").and_then(Value::as_str) == Some("NODE_HANDLE") {
+                    let answer = if m.fd.is_some() {
+                        "NODE_HANDLE_ACK"
+                    } else {
+                        "NODE_HANDLE_NACK"
+                    };
+                    let _ = writer.send_value(&json!({ "cmd": answer })).await;
+                } else if Primary::is_cluster_message(&v) {
+                    if let Some(e) = primary.on_message(&wr, &v).await {
+                        let _ = ev_tx.send(e);
+                    }
+                }
+            }
+        });
+        let (out_tx, out) = mpsc::unbounded_channel();
+        let stdout = child.stdout.take().expect("stdout");
+        tokio::spawn(async move {
+            let mut lines = tokio::io::BufReader::new(stdout).lines();
+            while let Ok(Some(l)) = lines.next_line().await {
+                if let Ok(v) = serde_json::from_str::<Value>(&l) {
+                    let _ = out_tx.send(v);
+                }
+            }
+        });
+        TestWorker {
+            id,
+            pid,
+            w,
+            child,
+            out,
+            events,
+            reader: Some(reader),
+        }
+    }
+
+    impl TestWorker {
+        /// The value of `field` in the next stdout object that has it.
+        async fn said(&mut self, field: &str) -> Value {
+            self.line(field).await[field].clone()
+        }
+
+        /// The next stdout object that has `field`.
+        async fn line(&mut self, field: &str) -> Value {
+            let until = tokio::time::Instant::now() + DEADLINE;
+            loop {
+                let v = tokio::time::timeout_at(until, self.out.recv())
+                    .await
+                    .unwrap_or_else(|_| panic!("worker {} never said {field}", self.id))
+                    .unwrap_or_else(|| panic!("worker {} closed stdout before {field}", self.id));
+                if v.get(field).is_some() {
+                    return v;
+                }
+            }
+        }
+
+        async fn event(&mut self) -> ClusterEvent {
+            tokio::time::timeout(DEADLINE, self.events.recv())
+                .await
+                .expect("cluster event in time")
+                .expect("event channel open")
+        }
+
+        async fn listening(&mut self) -> ClusterEvent {
+            loop {
+                let e = self.event().await;
+                if matches!(e, ClusterEvent::Listening { .. }) {
+                    return e;
+                }
+            }
+        }
+
+        /// Waits for exit and for the reader to drain the channel (so every `close` is seen).
+        async fn exit_code(&mut self) -> Option<i32> {
+            let status = tokio::time::timeout(DEADLINE, self.child.wait())
+                .await
+                .expect("worker exits in time")
+                .expect("wait");
+            if let Some(r) = self.reader.take() {
+                tokio::time::timeout(DEADLINE, r)
+                    .await
+                    .expect("channel reaches EOF")
+                    .expect("reader task");
+            }
+            status.code()
+        }
+
+        async fn check_identity(&mut self) {
+            let who = self.line("isWorker").await;
+            assert_eq!(who["isWorker"], json!(true), "cluster.isWorker");
+            assert_eq!(
+                who["id"],
+                json!(self.id),
+                "cluster.worker.id is NODE_UNIQUE_ID"
+            );
+            assert_eq!(who["pid"], json!(self.pid));
+        }
+    }
+
+    fn request(mut s: impl Read + Write) -> io::Result<u32> {
+        s.write_all(b"GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")?;
+        let mut buf = String::new();
+        s.read_to_string(&mut buf)?;
+        let body = buf.split("\r\n\r\n").nth(1).unwrap_or("");
+        body.trim()
+            .parse()
+            .map_err(|_| io::Error::other(format!("bad response {buf:?}")))
+    }
+
+    fn get(addr: SocketAddr) -> io::Result<u32> {
+        let s = std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(5))?;
+        s.set_read_timeout(Some(Duration::from_secs(5)))?;
+        request(s)
+    }
+
+    /// At least `n` requests from 4 threads, continuing until every pid in `want` answered.
+    async fn load(addr: SocketAddr, n: usize, want: Vec<u32>) -> HashMap<u32, usize> {
+        tokio::task::spawn_blocking(move || {
+            let until = Instant::now() + DEADLINE;
+            let mut seen: HashMap<u32, usize> = HashMap::new();
+            while seen.values().sum::<usize>() < n || !want.iter().all(|p| seen.contains_key(p)) {
+                assert!(
+                    Instant::now() < until,
+                    "pids {want:?} not all seen: {seen:?}"
+                );
+                let batch: Vec<_> = (0..4)
+                    .map(|_| {
+                        std::thread::spawn(move || (0..25).map(|_| get(addr)).collect::<Vec<_>>())
+                    })
+                    .collect();
+                for t in batch {
+                    for r in t.join().expect("client thread") {
+                        *seen.entry(r.expect("request served")).or_default() += 1;
+                    }
+                }
+            }
+            seen
+        })
+        .await
+        .expect("load task")
+    }
+
+    fn free_port() -> u16 {
+        std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("free port")
+            .port()
+    }
+
+    fn local(port: u16) -> SocketAddr {
+        SocketAddr::from(([127, 0, 0, 1], port))
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn two_workers_share_one_port_and_release_it() {
+        let p = Primary::new();
+        let port = free_port();
+        let env = [
+            ("PORT", port.to_string()),
+            ("HOST", "127.0.0.1".to_string()),
+        ];
+        let mut a = spawn_worker(&p, "http_worker.js", &env);
+        let mut b = spawn_worker(&p, "http_worker.js", &env);
+        assert_eq!((a.id, b.id), (1, 2), "ids are 1-based and fresh");
+        for w in [&mut a, &mut b] {
+            w.check_identity().await;
+            assert_eq!(w.event().await, ClusterEvent::Online);
+            let l = w.listening().await;
+            assert_eq!(
+                l,
+                ClusterEvent::Listening {
+                    address: Some("127.0.0.1".into()),
+                    port: Some(port)
+                }
+            );
+        }
+        let key = format!("127.0.0.1:{port}:4:undefined:0");
+        assert_eq!(p.listeners(), vec![(key, vec![a.id, b.id])]);
+
+        let seen = load(local(port), 200, vec![a.pid, b.pid]).await;
+        assert_eq!(seen.len(), 2, "only the two workers answer: {seen:?}");
+
+        p.disconnect(&a.w).await.expect("disconnect a");
+        assert_eq!(a.exit_code().await, Some(0));
+        assert_eq!(p.listeners().len(), 1, "b still holds the key");
+        assert!(
+            std::net::TcpListener::bind(local(port)).is_err(),
+            "still bound"
+        );
+        get(local(port)).expect("b still serves");
+        p.disconnect(&b.w).await.expect("disconnect b");
+        assert_eq!(b.exit_code().await, Some(0));
+        // Released on the workers' `close` messages, before anyone calls worker_gone.
+        assert!(p.listeners().is_empty());
+        std::net::TcpListener::bind(local(port)).expect("port free after the last worker");
+        p.worker_gone(a.id);
+        p.worker_gone(b.id);
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn port_zero_is_one_random_port_for_all_workers() {
+        let p = Primary::new();
+        let env = [("PORT", "0".to_string()), ("HOST", "127.0.0.1".to_string())];
+        let mut a = spawn_worker(&p, "http_worker.js", &env);
+        let mut b = spawn_worker(&p, "http_worker.js", &env);
+        let pa = a.said("listening").await;
+        let pb = b.said("listening").await;
+        assert_eq!(pa, pb, "same port in both workers");
+        let port = pa
+            .as_u64()
+            .and_then(|p| u16::try_from(p).ok())
+            .expect("a port");
+        assert_ne!(port, 0);
+        assert_eq!(
+            a.listening().await,
+            ClusterEvent::Listening {
+                address: Some("127.0.0.1".into()),
+                port: Some(port)
+            }
+        );
+        load(local(port), 50, vec![a.pid, b.pid]).await;
+        for w in [&mut a, &mut b] {
+            p.disconnect(&w.w).await.expect("disconnect");
+            assert_eq!(w.exit_code().await, Some(0));
+        }
+        assert!(p.listeners().is_empty());
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn eaddrinuse_reaches_the_worker_as_an_error_event() {
+        let p = Primary::new();
+        let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = taken.local_addr().expect("addr").port();
+        let env = [
+            ("PORT", port.to_string()),
+            ("HOST", "127.0.0.1".to_string()),
+        ];
+        let mut w = spawn_worker(&p, "http_worker.js", &env);
+        let err = w.line("error").await;
+        assert_eq!(
+            (&err["error"], &err["syscall"]),
+            (&json!("EADDRINUSE"), &json!("bind"))
+        );
+        assert!(p.listeners().is_empty(), "a failed bind keeps nothing");
+        p.disconnect(&w.w).await.expect("disconnect");
+        assert_eq!(w.exit_code().await, Some(0));
+        p.worker_gone(w.id);
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn worker_initiated_disconnect_is_acknowledged() {
+        let p = Primary::new();
+        let env = [
+            ("PORT", "0".to_string()),
+            ("HOST", "127.0.0.1".to_string()),
+            ("SELF_DISCONNECT", "1".to_string()),
+        ];
+        let mut w = spawn_worker(&p, "http_worker.js", &env);
+        loop {
+            if w.event().await == ClusterEvent::ExitedAfterDisconnect {
+                break;
+            }
+        }
+        // Without our ack the worker would never disconnect, and never exit.
+        assert_eq!(w.exit_code().await, Some(0));
+        assert!(p.listeners().is_empty());
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn reload_loses_no_connection() {
+        let p = Primary::new();
+        let port = free_port();
+        let env = [
+            ("PORT", port.to_string()),
+            ("HOST", "127.0.0.1".to_string()),
+        ];
+        let mut old = spawn_worker(&p, "http_worker.js", &env);
+        old.listening().await;
+
+        // Sequential clients for the whole reload, counting failures.
+        let stop = Arc::new(AtomicBool::new(false));
+        let served = Arc::new(AtomicUsize::new(0));
+        let client = {
+            let (stop, served) = (stop.clone(), served.clone());
+            std::thread::spawn(move || {
+                let mut errors = Vec::new();
+                let mut pids = BTreeSet::new();
+                while !stop.load(Ordering::Relaxed) {
+                    match get(local(port)) {
+                        Ok(pid) => {
+                            pids.insert(pid);
+                            served.fetch_add(1, Ordering::Relaxed);
+                        }
+                        Err(e) => errors.push(e.to_string()),
+                    }
+                }
+                (pids, errors)
+            })
+        };
+        let wait_served = |n: usize| {
+            let served = served.clone();
+            async move {
+                let start = served.load(Ordering::Relaxed);
+                let until = Instant::now() + DEADLINE;
+                while served.load(Ordering::Relaxed) < start + n {
+                    assert!(Instant::now() < until, "requests stalled");
+                    tokio::time::sleep(Duration::from_millis(5)).await;
+                }
+            }
+        };
+        wait_served(50).await;
+        let mut new = spawn_worker(&p, "http_worker.js", &env);
+        new.listening().await;
+        p.disconnect(&old.w).await.expect("disconnect old");
+        assert_eq!(old.exit_code().await, Some(0));
+        p.worker_gone(old.id);
+        wait_served(100).await;
+        stop.store(true, Ordering::Relaxed);
+        let (pids, errors) = tokio::task::spawn_blocking(move || client.join().expect("client"))
+            .await
+            .expect("join");
+        assert!(
+            errors.is_empty(),
+            "failed requests during reload: {errors:?}"
+        );
+        assert!(pids.contains(&new.pid), "the new worker served: {pids:?}");
+        p.disconnect(&new.w).await.expect("disconnect new");
+        assert_eq!(new.exit_code().await, Some(0));
+        assert!(p.listeners().is_empty());
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn unix_socket_path_is_shared_and_removed() {
+        let p = Primary::new();
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("app.sock");
+        let env = [("SOCKET_PATH", path.display().to_string())];
+        let mut a = spawn_worker(&p, "http_worker.js", &env);
+        let mut b = spawn_worker(&p, "http_worker.js", &env);
+        for w in [&mut a, &mut b] {
+            assert_eq!(
+                w.listening().await,
+                ClusterEvent::Listening {
+                    address: Some(path.display().to_string()),
+                    port: None
+                }
+            );
+        }
+        let target = path.clone();
+        let pids = tokio::task::spawn_blocking(move || {
+            let until = Instant::now() + DEADLINE;
+            let mut pids = BTreeSet::new();
+            while pids.len() < 2 {
+                assert!(Instant::now() < until, "both workers answer on the socket");
+                let s = std::os::unix::net::UnixStream::connect(&target).expect("connect");
+                pids.insert(request(s).expect("served"));
+            }
+            pids
+        })
+        .await
+        .expect("client");
+        assert_eq!(pids, BTreeSet::from([a.pid, b.pid]));
+        for w in [&mut a, &mut b] {
+            p.disconnect(&w.w).await.expect("disconnect");
+            assert_eq!(w.exit_code().await, Some(0));
+        }
+        assert!(p.listeners().is_empty());
+        assert!(!path.exists(), "the socket file goes with the last worker");
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn udp_socket_is_shared() {
+        let p = Primary::new();
+        let env = [("PORT", "0".to_string())];
+        let mut a = spawn_worker(&p, "udp_worker.js", &env);
+        let mut b = spawn_worker(&p, "udp_worker.js", &env);
+        let pa = a.said("listening").await;
+        assert_eq!(pa, b.said("listening").await, "one socket, one port");
+        let port = pa
+            .as_u64()
+            .and_then(|p| u16::try_from(p).ok())
+            .expect("port");
+        assert_eq!(
+            p.listeners(),
+            vec![("127.0.0.1:0:udp4:-1:0".to_string(), vec![a.id, b.id])]
+        );
+        let pids = tokio::task::spawn_blocking(move || {
+            let s = std::net::UdpSocket::bind("127.0.0.1:0").expect("udp");
+            s.set_read_timeout(Some(Duration::from_millis(500)))
+                .expect("timeout");
+            let until = Instant::now() + DEADLINE;
+            let mut pids = BTreeSet::new();
+            let mut buf = [0u8; 64];
+            while pids.len() < 2 && Instant::now() < until {
+                s.send_to(b"?", local(port)).expect("send");
+                if let Ok(n) = s.recv(&mut buf) {
+                    if let Ok(pid) = String::from_utf8_lossy(&buf[..n]).parse::<u32>() {
+                        pids.insert(pid);
+                    }
+                }
+            }
+            pids
+        })
+        .await
+        .expect("client");
+        assert!(!pids.is_empty(), "a worker answered over UDP");
+        assert!(pids.is_subset(&BTreeSet::from([a.pid, b.pid])));
+        for w in [&mut a, &mut b] {
+            p.disconnect(&w.w).await.expect("disconnect");
+            assert_eq!(w.exit_code().await, Some(0));
+        }
+        assert!(p.listeners().is_empty());
+    }
+
+    /// Everything `peer` can read now, as lines (a plain read drops any passed fds).
+    fn drain(peer: &mut std::os::unix::net::UnixStream) -> Vec<Value> {
+        let mut buf = vec![0u8; 65536];
+        let mut text = Vec::new();
+        loop {
+            match peer.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => text.extend_from_slice(&buf[..n]),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                Err(e) => panic!("read: {e}"),
+            }
+        }
+        text.split(|b| *b == b'\n')
+            .filter(|l| !l.is_empty())
+            .map(|l| serde_json::from_slice(l).expect("json line"))
+            .collect()
+    }
+
+    fn query(seq: u64, port: u16, index: u64, data: &str) -> Value {
+        json!({"cmd":"NODE_CLUSTER","act":"queryServer","index":index,"data":data,
+               "address":"127.0.0.1","port":port,"addressType":4,"backlog":511,"seq":seq})
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn one_unacked_handle_per_channel() {
+        let p = Primary::new();
+        let (ours, theirs) = pair().expect("pair");
+        let (_r, writer) = open(ours).expect("open");
+        let mut peer = std::os::unix::net::UnixStream::from(theirs);
+        let w = p.attach(p.next_worker_id(), writer);
+        // Two servers in one worker: two keys, two handles.
+        assert_eq!(p.on_message(&w, &query(1, 0, 0, "tls-a")).await, None);
+        assert_eq!(p.on_message(&w, &query(2, 0, 1, "x")).await, None);
+        let first = drain(&mut peer);
+        assert_eq!(
+            first.len(),
+            1,
+            "the second handle waits for the ACK: {first:?}"
+        );
+        assert_eq!(first[0]["cmd"], "NODE_HANDLE");
+        assert_eq!(first[0]["type"], "net.Native");
+        assert_eq!(first[0]["msg"]["ack"], 1);
+        assert_eq!(first[0]["msg"]["errno"], 0);
+        let ack = json!({"cmd":"NODE_HANDLE_ACK"});
+        p.on_message(&w, &ack).await;
+        let second = drain(&mut peer);
+        assert_eq!(second.len(), 1);
+        assert_eq!(second[0]["msg"]["ack"], 2);
+        // A NACK (the fd got lost) sends the same handle again.
+        p.on_message(&w, &json!({"cmd":"NODE_HANDLE_NACK"})).await;
+        assert_eq!(drain(&mut peer), second);
+        p.on_message(&w, &ack).await;
+
+        // A second worker on the first key gets the first worker's server data.
+        let (ours2, theirs2) = pair().expect("pair");
+        let (_r2, writer2) = open(ours2).expect("open");
+        let mut peer2 = std::os::unix::net::UnixStream::from(theirs2);
+        let w2 = p.attach(p.next_worker_id(), writer2);
+        let key = first[0]["msg"]["key"].clone();
+        p.on_message(&w2, &query(7, 0, 0, "tls-b")).await;
+        let reply = drain(&mut peer2);
+        assert_eq!(reply[0]["msg"]["key"], key);
+        assert_eq!(reply[0]["msg"]["data"], "tls-a");
+        assert_eq!(p.listeners().len(), 2);
+        p.worker_gone(w.id);
+        assert_eq!(p.listeners().len(), 1, "w2 still holds the first key");
+        p.worker_gone(w2.id);
+        assert!(p.listeners().is_empty());
+    }
+
+    #[test]
+    fn keys_follow_primary_js() {
+        let q = json!({"act":"queryServer","index":0,"data":null,"address":null,"port":3000,
+                       "addressType":4,"backlog":0,"seq":1});
+        assert_eq!(key_of(&q), "null:3000:4:undefined:0");
+        let u = json!({"address":"/tmp/s","port":-1,"addressType":-1,"index":1});
+        assert_eq!(key_of(&u), "/tmp/s:-1:-1:undefined:1");
+        assert!(bind(&json!({"fd": 5, "port": null, "addressType": null})).is_err());
+        assert!(falsy(&json!("")) && falsy(&json!(null)) && !falsy(&json!({})));
+    }
+}
