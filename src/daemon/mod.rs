@@ -47,6 +47,7 @@ impl Daemon {
                 logs: LogFiles::default(),
                 bus,
                 sampler: Sampler::default(),
+                primary: Default::default(),
             }),
             registry: Mutex::new(Registry::default()),
             start_lock: tokio::sync::Mutex::new(()),

@@ -2,5 +2,6 @@
 //! app's fd 3 (`NODE_CHANNEL_FD=3`), carrying one `JSON.stringify(msg)` per line.
 
 pub mod channel;
+pub mod cluster;
 
 pub use channel::{open, pair, Incoming, Reader, Writer};

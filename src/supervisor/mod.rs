@@ -41,6 +41,8 @@ pub struct Ctx {
     pub logs: LogFiles,
     pub bus: broadcast::Sender<Event>,
     pub sampler: Sampler,
+    /// The Node cluster primary for every cluster-mode worker: shared listening sockets.
+    pub primary: ipc::cluster::Primary,
 }
 
 pub type Reply<T = ()> = oneshot::Sender<Result<T, String>>;
@@ -389,7 +391,11 @@ impl Task {
             i.status = Status::Launching;
             i.clone()
         });
-        let spawned = match spawn::spawn(&info, &self.ctx.home.root) {
+        // Cluster-mode Node apps are workers of the daemon's primary (Node's own protocol).
+        let worker_id = (info.spec.exec_mode() == crate::protocol::ExecMode::Cluster
+            && info.launch.is_node)
+            .then(|| self.ctx.primary.next_worker_id());
+        let spawned = match spawn::spawn(&info, &self.ctx.home.root, worker_id) {
             Ok(s) => s,
             Err(e) => {
                 let msg = format!("Error: spawn {} failed: {e}\n", info.launch.program);
@@ -414,13 +420,14 @@ impl Task {
         let (ready_tx, ready_rx) = mpsc::channel(4);
         let channel = spawned.channel.and_then(|fd| match ipc::open(fd) {
             Ok((reader, writer)) => {
+                let worker = worker_id.map(|id| self.ctx.primary.attach(id, writer.clone()));
                 tokio::spawn(read_channel(
                     reader,
                     writer.clone(),
                     ready_tx,
                     self.ctx.clone(),
-                    info.pm_id,
-                    info.name.clone(),
+                    (info.pm_id, info.name.clone()),
+                    worker,
                 ));
                 Some(writer)
             }
@@ -673,14 +680,21 @@ async fn read_channel(
     writer: ipc::Writer,
     ready: mpsc::Sender<()>,
     ctx: Arc<Ctx>,
-    pm_id: u32,
-    name: String,
+    (pm_id, name): (u32, String),
+    worker: Option<ipc::cluster::WorkerRef>,
 ) {
     while let Ok(Some(msg)) = reader.recv().await {
         let value: Value = match serde_json::from_str(&msg.line) {
             Ok(v) => v,
             Err(_) => continue,
         };
+        if let Some(w) = worker
+            .as_ref()
+            .filter(|_| ipc::cluster::Primary::is_cluster_message(&value))
+        {
+            ctx.primary.on_message(w, &value).await;
+            continue;
+        }
         if value.get("cmd").and_then(Value::as_str) == Some("NODE_HANDLE") {
             let answer = if msg.fd.is_some() {
                 "NODE_HANDLE_ACK"
@@ -710,5 +724,8 @@ async fn read_channel(
                 data,
             });
         }
+    }
+    if let Some(w) = worker {
+        ctx.primary.worker_gone(w.id);
     }
 }

@@ -193,7 +193,8 @@ pub struct Spawned {
 
 /// Starts the child in its own process group (so stop can signal the whole tree), with pipes for
 /// stdio and, for Node, the IPC socketpair dup'ed onto fd 3.
-pub fn spawn(info: &ProcInfo, home: &Path) -> std::io::Result<Spawned> {
+/// `worker_id` makes the child a Node cluster worker (`NODE_UNIQUE_ID`) of the daemon's primary.
+pub fn spawn(info: &ProcInfo, home: &Path, worker_id: Option<u32>) -> std::io::Result<Spawned> {
     let mut cmd = tokio::process::Command::new(&info.launch.program);
     cmd.args(&info.launch.args)
         .env_clear()
@@ -212,6 +213,9 @@ pub fn spawn(info: &ProcInfo, home: &Path) -> std::io::Result<Spawned> {
         let child_fd = child.as_raw_fd();
         cmd.env("NODE_CHANNEL_FD", "3")
             .env("NODE_CHANNEL_SERIALIZATION_MODE", "json");
+        if let Some(id) = worker_id {
+            cmd.env("NODE_UNIQUE_ID", id.to_string());
+        }
         // SAFETY: only async-signal-safe calls (dup2, fcntl) run between fork and exec.
         unsafe {
             cmd.pre_exec(move || {
