@@ -95,6 +95,10 @@ impl Daemon {
         Some(v)
     }
 
+    pub fn subscribe(&self) -> broadcast::Receiver<supervisor::Event> {
+        self.ctx.bus.subscribe()
+    }
+
     pub fn request_shutdown(&self) {
         self.shutdown.notify_one();
     }
@@ -162,6 +166,9 @@ impl Daemon {
         };
         Ok(match req {
             Request::Hello(_) => return Err("already greeted".into()),
+            Request::Subscribe => {
+                return Err("subscribe must be the connection's only request".into())
+            }
             Request::Ping => Response::Pong {
                 pid: std::process::id(),
             },

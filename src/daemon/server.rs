@@ -53,6 +53,9 @@ async fn connection(mut stream: UnixStream, daemon: Arc<Daemon>) {
                 return;
             }
         };
+        if matches!(req, Request::Subscribe) {
+            return stream_events(stream, daemon).await;
+        }
         let is_kill = matches!(req, Request::Kill);
         let resp = daemon.handle(req).await;
         let _ = frame::write(&mut stream, &resp).await;
@@ -60,6 +63,37 @@ async fn connection(mut stream: UnixStream, daemon: Arc<Daemon>) {
             // Answered first, so the client hears back before the daemon goes away.
             daemon.request_shutdown();
             return;
+        }
+    }
+}
+
+/// Streams bus events until the client goes away. A slow subscriber skips what it missed
+/// (the broadcast channel is bounded) rather than slowing the apps down.
+async fn stream_events(mut stream: UnixStream, daemon: Arc<Daemon>) {
+    use tokio::io::AsyncReadExt;
+    let mut rx = daemon.subscribe();
+    if frame::write(&mut stream, &Response::Done).await.is_err() {
+        return;
+    }
+    let (mut read_half, mut write_half) = stream.split();
+    let mut probe = [0u8; 64];
+    loop {
+        tokio::select! {
+            ev = rx.recv() => match ev {
+                Ok(ev) => {
+                    let msg = Response::Event { channel: ev.channel, data: ev.data };
+                    if frame::write(&mut write_half, &msg).await.is_err() {
+                        return;
+                    }
+                }
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+            },
+            n = read_half.read(&mut probe) => {
+                if matches!(n, Ok(0) | Err(_)) {
+                    return;
+                }
+            }
         }
     }
 }

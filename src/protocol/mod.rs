@@ -43,6 +43,8 @@ pub enum Request {
     SendData(SendDataRequest),
     /// Stop every app and exit; answered before the daemon goes away.
     Kill,
+    /// Turn this connection into a stream of [`Response::Event`] frames (pm2's `launchBus`).
+    Subscribe,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -114,6 +116,11 @@ pub enum Response {
     Done,
     Error {
         message: String,
+    },
+    /// One bus event: `process:event`, `log:out`, `log:err` or `process:msg`.
+    Event {
+        channel: String,
+        data: Value,
     },
 }
 

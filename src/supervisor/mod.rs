@@ -31,7 +31,7 @@ pub use state::{now_ms, Launch, Paths, ProcInfo, Status};
 /// `process:msg`.
 #[derive(Debug, Clone)]
 pub struct Event {
-    pub channel: &'static str,
+    pub channel: String,
     pub data: Value,
 }
 
@@ -206,7 +206,7 @@ impl Task {
             }})
         });
         let _ = self.ctx.bus.send(Event {
-            channel: "process:event",
+            channel: "process:event".into(),
             data,
         });
     }
@@ -547,7 +547,10 @@ impl Task {
                 move |line| {
                     if bus.receiver_count() > 0 {
                         let data = json!({ "process": { "pm_id": id, "name": name }, "data": String::from_utf8_lossy(line), "at": now_ms() });
-                        let _ = bus.send(Event { channel, data });
+                        let _ = bus.send(Event {
+                            channel: channel.into(),
+                            data,
+                        });
                     }
                 },
             ));
@@ -715,12 +718,14 @@ async fn read_channel(
             let _ = ready.try_send(());
             continue;
         }
-        if value.get("type").and_then(Value::as_str) == Some("process:msg")
-            || value.get("type").is_some()
+        // pm2's rule: a message with `type` and `data` goes on the bus under its type
+        // (`process:msg` by convention), carrying the data and who sent it.
+        if let (Some(kind), Some(payload)) =
+            (value.get("type").and_then(Value::as_str), value.get("data"))
         {
-            let data = json!({ "process": { "pm_id": pm_id, "name": name }, "raw": value, "at": now_ms() });
+            let data = json!({ "at": now_ms(), "data": payload, "process": { "pm_id": pm_id, "name": name } });
             let _ = ctx.bus.send(Event {
-                channel: "process:msg",
+                channel: kind.to_string(),
                 data,
             });
         }
