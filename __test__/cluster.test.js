@@ -90,3 +90,85 @@ test('a crashed worker is replaced while the other keeps serving', async () => {
   const seen = await seenAll(port, again.map((p) => p.pid));
   assert.equal(seen.size, 2, 'the replacement serves too');
 });
+
+/** Sends requests back to back (Connection: close and keep-alive alternately) until `stop()`. */
+function loadLoop(port) {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 4 });
+  const stats = { ok: 0, failed: 0, errors: [] };
+  let running = true;
+  const one = (keepAlive) =>
+    new Promise((resolve) => {
+      const req = http.get({ host: '127.0.0.1', port, path: '/', agent: keepAlive ? agent : false }, (res) => {
+        res.resume();
+        res.on('end', () => {
+          if (res.statusCode === 200) stats.ok++;
+          else stats.failed++;
+          resolve();
+        });
+      });
+      req.on('error', (e) => {
+        stats.failed++;
+        stats.errors.push(e.code || e.message);
+        resolve();
+      });
+      req.setTimeout(5000, () => req.destroy(new Error('timeout')));
+    });
+  const workers = [0, 1, 2, 3].map(async (w) => {
+    for (let i = 0; running && i < 200000; i++) await one(w % 2 === 0);
+  });
+  return {
+    stats,
+    async stop() {
+      running = false;
+      await Promise.all(workers);
+      agent.destroy();
+    },
+  };
+}
+
+test('rolling reload under load: 5 reloads, no failed request, every pid replaced', async () => {
+  const before = await ctx.online('web', { count: 2 });
+  const port = Number(before[0].pm2_env.PORT);
+  const load = loadLoop(port);
+  let pids = before.map((p) => p.pid);
+  for (let i = 0; i < 5; i++) {
+    const r = await ctx.pmAsync(['reload', 'web']);
+    assert.equal(r.status, 0, r.stderr);
+    const now = ctx.procs('web');
+    assert.equal(now.length, 2);
+    for (const p of now) assert.ok(!pids.includes(p.pid), `instance ${p.pm_id} got a new pid`);
+    pids = now.map((p) => p.pid);
+  }
+  await load.stop();
+  assert.ok(load.stats.ok > 100, `only ${load.stats.ok} requests went through`);
+  assert.equal(load.stats.failed, 0, `failed requests: ${load.stats.errors.slice(0, 5).join(', ')}`);
+});
+
+test('scale up and down leaves the running workers alone', async () => {
+  const before = await ctx.online('web', { count: 2 });
+  const port = Number(before[0].pm2_env.PORT);
+  ctx.ok(['scale', 'web', '4']);
+  const four = await ctx.online('web', { count: 4 });
+  assert.deepEqual(four.map((p) => p.pm2_env.NODE_APP_INSTANCE).sort(), [0, 1, 2, 3]);
+  for (const p of before) assert.ok(four.some((q) => q.pid === p.pid), 'old workers untouched');
+  const seen = await seenAll(port, four.map((p) => p.pid), 2000);
+  assert.equal(seen.size, 4, 'all four serve');
+  ctx.ok(['scale', 'web', '-2']);
+  const two = ctx.procs('web');
+  assert.deepEqual(two.map((p) => p.pid).sort(), before.map((p) => p.pid).sort(), 'the newest were removed');
+  const bad = ctx.pm(['scale', 'web', 'lots']);
+  assert.equal(bad.status, 1);
+  assert.match(bad.stderr, /scale takes a number/);
+});
+
+test('-i max and --workload pick the instance count from the cores', async () => {
+  const cores = require('node:os').availableParallelism();
+  ctx.write('idle.js', 'setInterval(() => {}, 1000);\n');
+  ctx.ok(['start', 'idle.js', '--name', 'imax', '-i', 'max']);
+  assert.equal((await ctx.online('imax', { count: cores })).length, cores);
+  ctx.ok(['start', 'idle.js', '--name', 'wio', '--workload', 'io', '-f']);
+  assert.equal((await ctx.online('wio', { count: cores * 2 })).length, cores * 2);
+  ctx.ok(['start', 'idle.js', '--name', 'wmix', '--workload', 'mixed', '-f']);
+  assert.equal((await ctx.online('wmix', { count: Math.round(cores * 1.5) })).length, Math.round(cores * 1.5));
+  ctx.ok(['delete', 'imax', 'wio', 'wmix']);
+});

@@ -64,6 +64,12 @@ pub enum Cmd {
     },
     Ping,
     Kill,
+    /// Add or remove instances: `pm scale web 4`, `+2`, `-1`.
+    Scale {
+        name: String,
+        #[arg(allow_hyphen_values = true)]
+        count: String,
+    },
     #[command(name = "sendSignal")]
     SendSignal {
         signal: String,

@@ -181,6 +181,17 @@ fn run(cmd: Cmd, out: &Out) -> anyhow::Result<i32> {
             Ok(0)
         }
         Cmd::Kill => actions::kill(&home, out),
+        Cmd::Scale { name, count } => {
+            let req = Request::Scale(crate::protocol::ScaleRequest {
+                name: name.clone(),
+                count,
+            });
+            if let Response::Procs { procs } = Client::connect(&home)?.call_ok(&req)? {
+                out.line(format!("[PM2] Scaled {name} to {} instances", procs.len()));
+            }
+            show_table(&home, out)?;
+            Ok(0)
+        }
         Cmd::SendSignal { signal, target } => actions::send_signal(&home, &signal, &target, out),
         Cmd::Send { target, line } => {
             let req = Request::SendLine(crate::protocol::SendLineRequest {

@@ -174,18 +174,26 @@ impl Daemon {
             },
             Request::List => procs(self.registry().snapshots()),
             Request::Start(r) => procs(start::start(self, r).await?),
+            Request::Scale(r) => procs(start::scale(self, &r.name, &r.count).await?),
             Request::Stop(t) => procs(self.each(self.resolve(&t.targets)?, Control::Stop).await?),
             Request::Restart(r) => {
-                let (env, app_env) = (r.update_env.clone(), r.app_env.clone());
                 let list = self.resolve(&r.targets)?;
-                procs(
-                    self.each(list, move |reply| Control::Restart {
-                        env: env.clone(),
-                        app_env: app_env.clone(),
-                        reply,
-                    })
-                    .await?,
-                )
+                let make = move |reply| Control::Restart {
+                    env: r.update_env.clone(),
+                    app_env: r.app_env.clone(),
+                    graceful: r.graceful,
+                    reply,
+                };
+                if r.graceful {
+                    // A rolling reload: one instance at a time, so the others keep serving.
+                    let mut done = Vec::new();
+                    for inst in list {
+                        done.extend(self.each(vec![inst], make.clone()).await?);
+                    }
+                    procs(done)
+                } else {
+                    procs(self.each(list, make).await?)
+                }
             }
             Request::Delete(t) => procs(self.delete(&t).await?),
             Request::Reset(t) => {

@@ -202,6 +202,34 @@ async fn start_app(
         false => None,
     };
     let multi = mode == ExecMode::Cluster || count > 1;
+    let template = Template {
+        name,
+        namespace,
+        spec,
+        env: env.clone(),
+        launch,
+        version,
+        node_version,
+        multi,
+    };
+    add_instances(d, &template, count).await
+}
+
+/// What every instance of one app shares.
+struct Template {
+    name: String,
+    namespace: String,
+    spec: AppSpec,
+    env: crate::protocol::Env,
+    launch: supervisor::Launch,
+    version: Value,
+    node_version: Option<String>,
+    multi: bool,
+}
+
+/// Creates and starts `count` instances, each with the next pm_id and the lowest free
+/// `NODE_APP_INSTANCE` among the app's instances.
+async fn add_instances(d: &Daemon, t: &Template, count: u32) -> Result<Vec<ProcInfo>, String> {
     let mut created = Vec::new();
     for _ in 0..count {
         let (id, instance) = {
@@ -209,7 +237,7 @@ async fn start_app(
             let used: Vec<u32> = reg
                 .snapshots()
                 .iter()
-                .filter(|p| p.name == name)
+                .filter(|p| p.name == t.name)
                 .map(|p| p.instance)
                 .collect();
             let instance = (0..).find(|n| !used.contains(n)).unwrap_or(0);
@@ -218,14 +246,14 @@ async fn start_app(
         let now = supervisor::now_ms();
         let info = ProcInfo {
             pm_id: id,
-            name: name.clone(),
-            namespace: namespace.clone(),
-            paths: paths(d, &spec, &name, id, multi),
-            spec: spec.clone(),
-            env: env.clone(),
+            name: t.name.clone(),
+            namespace: t.namespace.clone(),
+            paths: paths(d, &t.spec, &t.name, id, t.multi),
+            spec: t.spec.clone(),
+            env: t.env.clone(),
             instance,
             unique_id: uuid_v4(),
-            launch: launch.clone(),
+            launch: t.launch.clone(),
             status: Status::Launching,
             pid: None,
             restart_time: 0,
@@ -234,14 +262,71 @@ async fn start_app(
             pm_uptime: now,
             exit_code: None,
             connected: false,
-            version: version.clone(),
-            node_version: node_version.clone(),
+            version: t.version.clone(),
+            node_version: t.node_version.clone(),
         };
         let inst = supervisor::create(d.ctx.clone(), info, false);
         d.registry().insert(id, inst.clone());
         created.push(inst);
     }
     d.each(created, Control::Start).await
+}
+
+/// `pm scale <name> <N|+N|-N>`: adds instances like the existing ones, or removes the newest,
+/// leaving the others untouched.
+pub async fn scale(d: &Daemon, name: &str, how: &str) -> Result<Vec<ProcInfo>, String> {
+    let _serial = d.start_lock.lock().await;
+    let mut current: Vec<ProcInfo> = d
+        .registry()
+        .snapshots()
+        .into_iter()
+        .filter(|p| p.name == name)
+        .collect();
+    let Some(first) = current.first().cloned() else {
+        return Err(format!("Process or Namespace {name} not found"));
+    };
+    let have = current.len() as i64;
+    let delta: i64 = how
+        .trim()
+        .parse()
+        .map_err(|_| format!("scale takes a number, +N or -N, got \"{how}\""))?;
+    let want = if how.trim().starts_with(['+', '-']) {
+        have + delta
+    } else {
+        delta
+    };
+    if want < 1 {
+        return Err(format!(
+            "cannot scale {name} to {want} instances (use pm delete {name})"
+        ));
+    }
+    if want > have {
+        let t = Template {
+            name: first.name.clone(),
+            namespace: first.namespace.clone(),
+            spec: first.spec.clone(),
+            env: first.env.clone(),
+            launch: first.launch.clone(),
+            version: first.version.clone(),
+            node_version: first.node_version.clone(),
+            multi: true,
+        };
+        add_instances(d, &t, (want - have) as u32).await?;
+    } else if want < have {
+        current.sort_by_key(|p| std::cmp::Reverse(p.pm_id));
+        let doomed: Vec<String> = current
+            .iter()
+            .take((have - want) as usize)
+            .map(|p| p.pm_id.to_string())
+            .collect();
+        d.delete(&crate::protocol::TargetRequest { targets: doomed })
+            .await?;
+    }
+    Ok(d.registry()
+        .snapshots()
+        .into_iter()
+        .filter(|p| p.name == name)
+        .collect())
 }
 
 #[cfg(test)]

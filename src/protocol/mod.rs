@@ -43,6 +43,8 @@ pub enum Request {
     SendData(SendDataRequest),
     /// Stop every app and exit; answered before the daemon goes away.
     Kill,
+    /// `pm scale <name> <N|+N|-N>`.
+    Scale(ScaleRequest),
     /// Turn this connection into a stream of [`Response::Event`] frames (pm2's `launchBus`).
     Subscribe,
 }
@@ -82,6 +84,13 @@ pub struct RestartRequest {
     /// `reload`: start the replacement before stopping the old instance.
     #[serde(default)]
     pub graceful: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ScaleRequest {
+    pub name: String,
+    /// `N`, `+N` or `-N`.
+    pub count: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -55,6 +55,8 @@ pub enum Control {
         env: Option<Env>,
         /// From an ecosystem file: the app's `env` replaces the stored one.
         app_env: Option<Env>,
+        /// `reload`: start the replacement before stopping the old process.
+        graceful: bool,
         reply: Reply,
     },
     Signal(Signal, Reply),
@@ -116,6 +118,9 @@ struct Running {
     channel: Option<ipc::Writer>,
     /// Set while waiting for `ready` (wait_ready): the deadline given by listen_timeout.
     ready_deadline: Option<tokio::time::Instant>,
+    /// This child's place in the cluster primary, when it is a cluster worker.
+    worker: Option<ipc::cluster::WorkerRef>,
+    primary: ipc::cluster::Primary,
 }
 
 struct Task {
@@ -257,6 +262,20 @@ impl Task {
         self.ctx.logs.release_unused();
     }
 
+    /// The second half of a zero-downtime reload: the new worker is starting; once it listens
+    /// (or sends `ready`), bounded by `listen_timeout`, the old one is disconnected gracefully.
+    /// The daemon holds the listening socket throughout, so no connection is refused.
+    async fn replace(&mut self, old: &mut Running) {
+        let spec = self.with_info(|i| i.spec.clone());
+        let wait = Duration::from_millis(spec.listen_timeout.unwrap_or(3000));
+        if let (Some(_), Some(rx)) = (self.running.as_ref(), self.ready_rx.as_mut()) {
+            let _ = tokio::time::timeout(wait, rx.recv()).await;
+        }
+        self.mark_online();
+        let _ = terminate(&spec, old, true).await;
+        self.ctx.sampler.forget(old.pid);
+    }
+
     /// Stop then start again, counting a restart (cron, watch, memory).
     async fn restart_in_place(&mut self) {
         self.stop_child().await;
@@ -313,11 +332,16 @@ impl Task {
             Control::Restart {
                 env,
                 app_env,
+                graceful,
                 reply,
             } => {
                 // pm2 counts a restart only when something was running.
                 let was_running = self.running.is_some();
-                self.stop_child().await;
+                let overlap = graceful && self.running.as_ref().is_some_and(|r| r.worker.is_some());
+                let old = if overlap { self.running.take() } else { None };
+                if old.is_none() {
+                    self.stop_child().await;
+                }
                 self.with_info(|i| {
                     if let Some(env) = env {
                         i.env = env;
@@ -331,6 +355,9 @@ impl Task {
                 });
                 self.policy = PolicyState::default();
                 self.launch().await;
+                if let Some(mut old) = old {
+                    self.replace(&mut old).await;
+                }
                 let _ = reply.send(self.launch_result());
             }
             Control::Signal(sig, reply) => {
@@ -418,25 +445,28 @@ impl Task {
         let stdin = child.stdin.take();
         self.attach_logs(&info, &mut child);
         let (ready_tx, ready_rx) = mpsc::channel(4);
-        let channel = spawned.channel.and_then(|fd| match ipc::open(fd) {
-            Ok((reader, writer)) => {
-                let worker = worker_id.map(|id| self.ctx.primary.attach(id, writer.clone()));
+        let wait_ready = info.spec.wait_ready == Some(true);
+        let mut worker = None;
+        let channel = match spawned.channel.map(ipc::open) {
+            Some(Ok((reader, writer))) => {
+                worker = worker_id.map(|id| self.ctx.primary.attach(id, writer.clone()));
                 tokio::spawn(read_channel(
                     reader,
                     writer.clone(),
                     ready_tx,
                     self.ctx.clone(),
                     (info.pm_id, info.name.clone()),
-                    worker,
+                    worker.clone(),
+                    !wait_ready,
                 ));
                 Some(writer)
             }
-            Err(e) => {
+            Some(Err(e)) => {
                 eprintln!("{}: cannot open the IPC channel: {e}", info.name);
                 None
             }
-        });
-        let wait_ready = info.spec.wait_ready == Some(true);
+            None => None,
+        };
         let ready_deadline = wait_ready.then(|| {
             tokio::time::Instant::now()
                 + Duration::from_millis(info.spec.listen_timeout.unwrap_or(3000))
@@ -480,6 +510,8 @@ impl Task {
             stdin,
             channel,
             ready_deadline,
+            worker,
+            primary: self.ctx.primary.clone(),
         });
         self.publish(if wait_ready { "launching" } else { "online" });
     }
@@ -627,39 +659,7 @@ impl Task {
             i.status = Status::Stopping;
             i.spec.clone()
         });
-        let pgid = Pid::from_raw(running.pid as i32);
-        let timeout =
-            Duration::from_millis(spec.kill_timeout.unwrap_or(policy::DEFAULT_KILL_TIMEOUT));
-        let by_message = spec.shutdown_with_message == Some(true) && running.channel.is_some();
-        let sent = match (by_message, running.channel.as_ref()) {
-            (true, Some(ch)) => ch.send_value(&Value::from("shutdown")).await.is_ok(),
-            _ => false,
-        };
-        if !sent {
-            let sig = spec
-                .kill_signal
-                .as_deref()
-                .and_then(|s| signal::parse(s).ok())
-                .unwrap_or(Signal::SIGINT);
-            let _ = killpg(pgid, sig);
-        }
-        let deadline = tokio::time::Instant::now() + timeout;
-        let status = match tokio::time::timeout_at(deadline, running.child.wait()).await {
-            Ok(st) => st,
-            Err(_) => {
-                let _ = killpg(pgid, Signal::SIGKILL);
-                running.child.wait().await
-            }
-        };
-        // The leader is gone; anything left in its group (a grandchild ignoring the signal) gets
-        // the rest of the grace period, then SIGKILL.
-        while killpg(pgid, None).is_ok() {
-            if tokio::time::Instant::now() >= deadline {
-                let _ = killpg(pgid, Signal::SIGKILL);
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        let status = terminate(&spec, &mut running, false).await;
         self.ctx.sampler.forget(running.pid);
         let value = status
             .as_ref()
@@ -676,6 +676,57 @@ impl Task {
     }
 }
 
+/// pm2's stop: `kill_signal` (or the `shutdown` message) to the whole group, SIGKILL after
+/// `kill_timeout`, and the group is gone before this returns, grandchildren included. A cluster
+/// worker being replaced (`disconnect`) first gets Node's graceful disconnect, which closes
+/// its servers and waits for open connections.
+async fn terminate(
+    spec: &crate::protocol::AppSpec,
+    running: &mut Running,
+    disconnect: bool,
+) -> std::io::Result<std::process::ExitStatus> {
+    let pgid = Pid::from_raw(running.pid as i32);
+    let timeout = Duration::from_millis(spec.kill_timeout.unwrap_or(policy::DEFAULT_KILL_TIMEOUT));
+    let deadline = tokio::time::Instant::now() + timeout;
+    let mut sent = false;
+    if let (true, Some(w)) = (disconnect, running.worker.as_ref()) {
+        sent = running.primary.disconnect(w).await.is_ok();
+    }
+    if !sent && spec.shutdown_with_message == Some(true) {
+        if let Some(ch) = running.channel.as_ref() {
+            sent = ch.send_value(&Value::from("shutdown")).await.is_ok();
+        }
+    }
+    if !sent {
+        let sig = spec
+            .kill_signal
+            .as_deref()
+            .and_then(|s| signal::parse(s).ok())
+            .unwrap_or(Signal::SIGINT);
+        let _ = killpg(pgid, sig);
+    }
+    let status = match tokio::time::timeout_at(deadline, running.child.wait()).await {
+        Ok(st) => st,
+        Err(_) => {
+            let _ = killpg(pgid, Signal::SIGKILL);
+            running.child.wait().await
+        }
+    };
+    // The leader is gone; anything left in its group (a grandchild ignoring the signal) gets
+    // the rest of the grace period, then SIGKILL.
+    while killpg(pgid, None).is_ok() {
+        if tokio::time::Instant::now() >= deadline {
+            let _ = killpg(pgid, Signal::SIGKILL);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    if let Some(w) = running.worker.as_ref() {
+        running.primary.worker_gone(w.id);
+    }
+    status
+}
+
 /// Reads the child's IPC messages: answers handles (Node stalls the channel until it does),
 /// reports `ready`, and puts `process:msg` messages on the bus.
 async fn read_channel(
@@ -685,6 +736,7 @@ async fn read_channel(
     ctx: Arc<Ctx>,
     (pm_id, name): (u32, String),
     worker: Option<ipc::cluster::WorkerRef>,
+    listening_is_ready: bool,
 ) {
     while let Ok(Some(msg)) = reader.recv().await {
         let value: Value = match serde_json::from_str(&msg.line) {
@@ -695,7 +747,13 @@ async fn read_channel(
             .as_ref()
             .filter(|_| ipc::cluster::Primary::is_cluster_message(&value))
         {
-            ctx.primary.on_message(w, &value).await;
+            let event = ctx.primary.on_message(w, &value).await;
+            // Without wait_ready, a worker that listens is ready (what a reload waits for).
+            if listening_is_ready
+                && matches!(event, Some(ipc::cluster::ClusterEvent::Listening { .. }))
+            {
+                let _ = ready.try_send(());
+            }
             continue;
         }
         if value.get("cmd").and_then(Value::as_str) == Some("NODE_HANDLE") {
