@@ -99,11 +99,20 @@ pub fn resolve(base: &Path, p: &str) -> PathBuf {
 
 /// Writes a file atomically: a temp file beside it, fsync, then rename over the target.
 pub fn write_atomic(path: &Path, data: &[u8]) -> std::io::Result<()> {
+    write_replace(path, data, true)
+}
+
+/// Replaces a file so readers never see it half-written, without forcing it to disk: for
+/// short-lived state such as pid files, rewritten on every restart, where an fsync would stall
+/// the daemon during a crash loop and a crash loses nothing that matters.
+pub fn write_replace(path: &Path, data: &[u8], sync: bool) -> std::io::Result<()> {
     use std::io::Write;
     let tmp = path.with_extension(format!("tmp.{}", std::process::id()));
     let mut f = std::fs::File::create(&tmp)?;
     f.write_all(data)?;
-    f.sync_all()?;
+    if sync {
+        f.sync_all()?;
+    }
     drop(f);
     std::fs::rename(&tmp, path)
 }
