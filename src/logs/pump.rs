@@ -11,6 +11,11 @@ use super::LogFile;
 
 /// A partial line longer than this is written out as it is rather than buffered further.
 const MAX_PARTIAL: usize = 1024 * 1024;
+/// Read buffer bounds: a pipe holds 64 KiB, so larger reads gain nothing.
+const MIN_BUF: usize = 4 * 1024;
+const MAX_BUF: usize = 64 * 1024;
+/// How long a line without its newline waits for the rest before it is written as is.
+const PARTIAL_FLUSH: std::time::Duration = std::time::Duration::from_millis(200);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Stream {
@@ -64,14 +69,34 @@ pub async fn pump<R: AsyncRead + Unpin>(
     format: LineFormat,
     mut on_line: impl FnMut(&[u8]),
 ) {
-    let mut buf = vec![0u8; 64 * 1024];
+    // Most apps log little: start small and grow only for a stream that fills its buffer, so
+    // fifty quiet apps do not pin 6 MiB of read buffers in the daemon.
+    let mut buf = vec![0u8; MIN_BUF];
     let mut carry: Vec<u8> = Vec::new();
     let mut out: Vec<u8> = Vec::new();
     loop {
-        let n = match reader.read(&mut buf).await {
+        let read = reader.read(&mut buf);
+        let n = if carry.is_empty() {
+            read.await
+        } else {
+            // A partial line (a prompt such as "Loading... ") is written once the app pauses,
+            // as pm2 would show it; a fast writer's lines are still never split.
+            match tokio::time::timeout(PARTIAL_FLUSH, read).await {
+                Ok(r) => r,
+                Err(_) => {
+                    let line = std::mem::take(&mut carry);
+                    emit(&line, stream, &sinks, &format, &mut out, &mut on_line);
+                    continue;
+                }
+            }
+        };
+        let n = match n {
             Ok(0) | Err(_) => break,
             Ok(n) => n,
         };
+        if n == buf.len() && buf.len() < MAX_BUF {
+            buf.resize(buf.len() * 2, 0);
+        }
         let chunk = &buf[..n];
         let cut = match chunk.iter().rposition(|b| *b == b'\n') {
             Some(i) => i + 1,
@@ -265,6 +290,38 @@ mod tests {
         let written = std::fs::read(&path).expect("read back");
         assert_eq!(written, input);
         assert_eq!(seen, 20_001);
+    }
+
+    #[tokio::test]
+    async fn a_partial_line_is_written_when_the_app_pauses() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("p.log");
+        let files = LogFiles::default();
+        let sinks = Sinks {
+            files: vec![files.get(&path).expect("open")],
+        };
+        let (mut w, r) = tokio::io::duplex(1024);
+        let task = tokio::spawn(pump(r, Stream::Out, sinks, LineFormat::default(), |_| {}));
+        tokio::io::AsyncWriteExt::write_all(&mut w, b"Loading... ")
+            .await
+            .expect("write");
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(5);
+        while std::fs::read(&path).expect("read").is_empty() {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "partial line never written"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        tokio::io::AsyncWriteExt::write_all(&mut w, b"done\n")
+            .await
+            .expect("write");
+        drop(w);
+        task.await.expect("pump ends");
+        assert_eq!(
+            std::fs::read_to_string(&path).expect("read"),
+            "Loading... done\n"
+        );
     }
 
     #[tokio::test]

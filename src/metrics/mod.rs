@@ -16,8 +16,12 @@ pub struct Usage {
 /// Remembers the previous CPU sample of each pid, as pidusage does for pm2.
 #[derive(Default)]
 pub struct Sampler {
-    last: Mutex<HashMap<u32, (u64, Instant)>>,
+    /// pid → (cpu ticks, when, the last computed percentage).
+    last: Mutex<HashMap<u32, (u64, Instant, f64)>>,
 }
+
+/// The shortest window a CPU percentage is computed over.
+const MIN_WINDOW: std::time::Duration = std::time::Duration::from_millis(250);
 
 fn clock_ticks() -> f64 {
     // SAFETY: sysconf has no preconditions.
@@ -84,16 +88,20 @@ impl Sampler {
             return Usage { memory, cpu: 0.0 };
         };
         let mut last = self.last.lock().unwrap_or_else(|p| p.into_inner());
-        let cpu = match last.insert(pid, (ticks, now)) {
-            Some((prev, at)) => {
+        let cpu = match last.get(&pid).copied() {
+            // Clock ticks are 10 ms: over a shorter window the ratio is noise (a 300% reading
+            // on two cores), so a quick second call repeats the last figure.
+            Some((_, at, pct)) if now.duration_since(at) < MIN_WINDOW => pct,
+            Some((prev, at, _)) => {
                 let secs = now.duration_since(at).as_secs_f64();
-                if secs > 0.0 {
-                    (ticks.saturating_sub(prev) as f64 / clock_ticks()) / secs * 100.0
-                } else {
-                    0.0
-                }
+                let pct = (ticks.saturating_sub(prev) as f64 / clock_ticks()) / secs * 100.0;
+                last.insert(pid, (ticks, now, pct));
+                pct
             }
-            None => 0.0,
+            None => {
+                last.insert(pid, (ticks, now, 0.0));
+                0.0
+            }
         };
         Usage {
             memory,
