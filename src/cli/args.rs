@@ -64,6 +64,11 @@ pub enum Cmd {
     },
     Ping,
     Kill,
+    /// Save the process list for `pm resurrect`.
+    #[command(alias = "dump")]
+    Save,
+    /// Start the apps saved by `pm save`.
+    Resurrect,
     /// Add or remove instances: `pm scale web 4`, `+2`, `-1`.
     Scale {
         name: String,

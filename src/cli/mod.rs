@@ -181,6 +181,23 @@ fn run(cmd: Cmd, out: &Out) -> anyhow::Result<i32> {
             Ok(0)
         }
         Cmd::Kill => actions::kill(&home, out),
+        Cmd::Save => {
+            let saved = match Client::connect(&home)?.call_ok(&Request::Dump)? {
+                Response::Procs { procs } => procs.len(),
+                _ => 0,
+            };
+            if saved == 0 {
+                out.line("[PM2][WARN] PM2 is not managing any process, skipping save...");
+            } else {
+                out.line("[PM2] Saving current process list...");
+                out.line(format!(
+                    "[PM2] Successfully saved in {}",
+                    home.dump_file().display()
+                ));
+            }
+            Ok(0)
+        }
+        Cmd::Resurrect => start::resurrect(&home, out),
         Cmd::Scale { name, count } => {
             let req = Request::Scale(crate::protocol::ScaleRequest {
                 name: name.clone(),

@@ -322,3 +322,30 @@ pub fn start(home: &Home, a: StartArgs, mode: Mode, out: &Out) -> anyhow::Result
     super::show_table(home, out)?;
     Ok(0)
 }
+
+/// `pm resurrect`: starts the apps `pm save` wrote, each with the environment it had.
+pub fn resurrect(home: &Home, out: &Out) -> anyhow::Result<i32> {
+    let path = home.dump_file();
+    let text = std::fs::read_to_string(&path)
+        .with_context(|| format!("cannot read {} (run pm save first)", path.display()))?;
+    let records: Vec<Value> = serde_json::from_str(&text)
+        .map_err(|e| anyhow!("{} is not a valid dump: {e}", path.display()))?;
+    out.line(format!("[PM2] Resurrecting from {}", path.display()));
+    let mut client = Client::connect(home)?;
+    for r in records {
+        let spec: AppSpec = serde_json::from_value(r["spec"].clone())
+            .map_err(|e| anyhow!("{}: bad app record: {e}", path.display()))?;
+        let env = r["env"].as_object().cloned().unwrap_or_default();
+        let name = spec.resolved_name();
+        match client.call(&Request::Start(StartRequest {
+            apps: vec![spec],
+            env,
+            force: false,
+        }))? {
+            Response::Error { message } => out.line(format!("[PM2][WARN] {name}: {message}")),
+            _ => out.line(format!("[PM2] Restored {name}")),
+        }
+    }
+    super::show_table(home, out)?;
+    Ok(0)
+}

@@ -174,6 +174,7 @@ impl Daemon {
             },
             Request::List => procs(self.registry().snapshots()),
             Request::Start(r) => procs(start::start(self, r).await?),
+            Request::Dump => procs(self.dump()?),
             Request::Scale(r) => procs(start::scale(self, &r.name, &r.count).await?),
             Request::Stop(t) => procs(self.each(self.resolve(&t.targets)?, Control::Stop).await?),
             Request::Restart(r) => {
@@ -294,6 +295,35 @@ impl Daemon {
                 }
             }
         }
+        Ok(snaps)
+    }
+
+    /// Saves every app (one record per app, with its instance count) atomically, so
+    /// `pm resurrect` can start them again. An empty list writes nothing, as pm2 does.
+    fn dump(&self) -> Result<Vec<ProcInfo>, String> {
+        let snaps = self.registry().snapshots();
+        if snaps.is_empty() {
+            return Ok(snaps);
+        }
+        let mut apps: Vec<serde_json::Value> = Vec::new();
+        let mut seen: Vec<&str> = Vec::new();
+        for p in &snaps {
+            if seen.contains(&p.name.as_str()) {
+                continue;
+            }
+            seen.push(&p.name);
+            let count = snaps.iter().filter(|q| q.name == p.name).count();
+            let mut spec = p.spec.clone();
+            if count > 1 || spec.instances != crate::protocol::Instances::One {
+                spec.instances = crate::protocol::Instances::Count(count as u32);
+            }
+            spec.namespace = Some(p.namespace.clone());
+            apps.push(serde_json::json!({ "spec": spec, "env": p.env }));
+        }
+        let text = serde_json::to_vec_pretty(&apps).map_err(|e| e.to_string())?;
+        let path = self.ctx.home.dump_file();
+        crate::config::paths::write_atomic(&path, &text)
+            .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
         Ok(snaps)
     }
 

@@ -43,6 +43,8 @@ pub enum Request {
     SendData(SendDataRequest),
     /// Stop every app and exit; answered before the daemon goes away.
     Kill,
+    /// Write the process list to `dump.pm2` (pm2's `save`/`dump`); answers with what was saved.
+    Dump,
     /// `pm scale <name> <N|+N|-N>`.
     Scale(ScaleRequest),
     /// Turn this connection into a stream of [`Response::Event`] frames (pm2's `launchBus`).
