@@ -471,7 +471,8 @@ impl Task {
             tokio::time::Instant::now()
                 + Duration::from_millis(info.spec.listen_timeout.unwrap_or(3000))
         });
-        let _ = crate::config::paths::write_replace(&info.paths.pid, pid.to_string().as_bytes(), false);
+        let _ =
+            crate::config::paths::write_replace(&info.paths.pid, pid.to_string().as_bytes(), false);
         self.with_info(|i| {
             i.pid = Some(pid);
             i.pm_uptime = now_ms();
