@@ -156,11 +156,26 @@ fn count_and_mode(spec: &AppSpec, is_node: bool) -> Result<(u32, ExecMode), Stri
 
 pub async fn start(d: &Daemon, req: StartRequest) -> Result<Vec<ProcInfo>, String> {
     let _serial = d.start_lock.lock().await;
-    let mut started = Vec::new();
+    // Every app's instances are created first, then all launched at once: spawning is mostly
+    // waiting for exec, and fifty apps one after another would add that wait up fifty times.
+    let mut restarted = Vec::new();
+    let mut created = Vec::new();
     for spec in req.apps {
-        started.extend(start_app(d, spec, &req.env, req.force).await?);
+        match start_app(d, spec, &req.env, req.force).await? {
+            Prepared::Restarted(list) => restarted.extend(list),
+            Prepared::Created(list) => created.extend(list),
+        }
     }
-    Ok(started)
+    let mut all = restarted;
+    all.extend(d.each(created, Control::Start).await?);
+    Ok(all)
+}
+
+/// What `start` did with one app: restarted its stopped instances, or created new ones that
+/// still have to be launched.
+enum Prepared {
+    Restarted(Vec<ProcInfo>),
+    Created(Vec<supervisor::Instance>),
 }
 
 async fn start_app(
@@ -168,7 +183,7 @@ async fn start_app(
     mut spec: AppSpec,
     env: &crate::protocol::Env,
     force: bool,
-) -> Result<Vec<ProcInfo>, String> {
+) -> Result<Prepared, String> {
     let name = spec.resolved_name();
     spec.name = Some(name.clone());
     let existing: Vec<_> = d
@@ -185,7 +200,10 @@ async fn start_app(
         if !all_down {
             return Err("Script already launched, add -f option to force re-execution".into());
         }
-        return d.each(existing, Control::Start).await;
+        return d
+            .each(existing, Control::Start)
+            .await
+            .map(Prepared::Restarted);
     }
     let path_var = env.get("PATH").and_then(Value::as_str).map(str::to_string);
     let launch = spawn::resolve_launch(&spec, path_var.as_deref());
@@ -212,7 +230,7 @@ async fn start_app(
         node_version,
         multi,
     };
-    add_instances(d, &template, count).await
+    Ok(Prepared::Created(create_instances(d, &template, count)))
 }
 
 /// What every instance of one app shares.
@@ -227,9 +245,14 @@ struct Template {
     multi: bool,
 }
 
-/// Creates and starts `count` instances, each with the next pm_id and the lowest free
-/// `NODE_APP_INSTANCE` among the app's instances.
+/// Creates and starts `count` instances.
 async fn add_instances(d: &Daemon, t: &Template, count: u32) -> Result<Vec<ProcInfo>, String> {
+    d.each(create_instances(d, t, count), Control::Start).await
+}
+
+/// Creates `count` instances, each with the next pm_id and the lowest free
+/// `NODE_APP_INSTANCE` among the app's instances, not yet launched.
+fn create_instances(d: &Daemon, t: &Template, count: u32) -> Vec<supervisor::Instance> {
     let mut created = Vec::new();
     for _ in 0..count {
         let (id, instance) = {
@@ -269,7 +292,7 @@ async fn add_instances(d: &Daemon, t: &Template, count: u32) -> Result<Vec<ProcI
         d.registry().insert(id, inst.clone());
         created.push(inst);
     }
-    d.each(created, Control::Start).await
+    created
 }
 
 /// `pm scale <name> <N|+N|-N>`: adds instances like the existing ones, or removes the newest,
