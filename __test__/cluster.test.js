@@ -172,3 +172,35 @@ test('-i max and --workload pick the instance count from the cores', async () =>
   assert.equal((await ctx.online('wmix', { count: Math.round(cores * 1.5) })).length, Math.round(cores * 1.5));
   ctx.ok(['delete', 'imax', 'wio', 'wmix']);
 });
+
+test('wait_ready: launching until process.send("ready"); listen_timeout bounds an app that never says so', async () => {
+  ctx.write('ready.js', "setTimeout(() => process.send('ready'), 600); setInterval(() => {}, 1000);\n");
+  ctx.write('mute.js', 'setInterval(() => {}, 1000);\n');
+  const t0 = Date.now();
+  ctx.ok(['start', 'ready.js', '--wait-ready', '--listen-timeout', '10000']);
+  const early = ctx.procs('ready')[0];
+  if (Date.now() - t0 < 400) assert.equal(early.pm2_env.status, 'launching');
+  await waitFor(() => ctx.procs('ready')[0].pm2_env.status === 'online', { message: 'ready → online' });
+  assert.ok(Date.now() - t0 >= 550, 'online only after the ready message');
+  const t1 = Date.now();
+  ctx.ok(['start', 'mute.js', '--wait-ready', '--listen-timeout', '800']);
+  await waitFor(() => ctx.procs('mute')[0].pm2_env.status === 'online', { message: 'listen_timeout → online' });
+  const took = Date.now() - t1;
+  assert.ok(took >= 700 && took < 5000, `listen_timeout of 800 ms took ${took} ms`);
+  ctx.ok(['delete', 'ready', 'mute']);
+});
+
+test('reload of a cluster worker that never listens finishes after listen_timeout', async () => {
+  ctx.write('deaf.js', 'setInterval(() => {}, 1000);\n');
+  ctx.ok(['start', 'deaf.js', '-i', '1', '--listen-timeout', '700']);
+  const [before] = await ctx.online('deaf');
+  const t0 = Date.now();
+  const r = await ctx.pmAsync(['reload', 'deaf']);
+  const took = Date.now() - t0;
+  assert.equal(r.status, 0, r.stderr);
+  assert.ok(took >= 600 && took < 6000, `reload took ${took} ms`);
+  const [after] = await ctx.online('deaf');
+  assert.notEqual(after.pid, before.pid);
+  assert.equal(isAlive(before.pid), false, 'the old worker is gone');
+  ctx.ok(['delete', 'deaf']);
+});

@@ -266,14 +266,20 @@ impl Task {
     /// (or sends `ready`), bounded by `listen_timeout`, the old one is disconnected gracefully.
     /// The daemon holds the listening socket throughout, so no connection is refused.
     async fn replace(&mut self, old: &mut Running) {
+        self.wait_ready_bounded().await;
         let spec = self.with_info(|i| i.spec.clone());
-        let wait = Duration::from_millis(spec.listen_timeout.unwrap_or(3000));
+        let _ = terminate(&spec, old, true).await;
+        self.ctx.sampler.forget(old.pid);
+    }
+
+    /// Waits until the new child is ready (listening, or `ready` with wait_ready), at most
+    /// `listen_timeout` (pm2's default 3 s): an app that never signals is not waited on forever.
+    async fn wait_ready_bounded(&mut self) {
+        let wait = Duration::from_millis(self.with_info(|i| i.spec.listen_timeout.unwrap_or(3000)));
         if let (Some(_), Some(rx)) = (self.running.as_ref(), self.ready_rx.as_mut()) {
             let _ = tokio::time::timeout(wait, rx.recv()).await;
         }
         self.mark_online();
-        let _ = terminate(&spec, old, true).await;
-        self.ctx.sampler.forget(old.pid);
     }
 
     /// Stop then start again, counting a restart (cron, watch, memory).
@@ -357,6 +363,10 @@ impl Task {
                 self.launch().await;
                 if let Some(mut old) = old {
                     self.replace(&mut old).await;
+                } else if graceful && self.with_info(|i| i.spec.wait_ready == Some(true)) {
+                    // A rolling reload of fork instances moves to the next one only once this
+                    // one says it is ready (bounded by listen_timeout).
+                    self.wait_ready_bounded().await;
                 }
                 let _ = reply.send(self.launch_result());
             }
