@@ -103,9 +103,11 @@ impl Reader {
     }
 
     async fn read_some(&mut self) -> io::Result<usize> {
-        let mut chunk = vec![0u8; 64 * 1024];
         loop {
             let mut guard = self.io.readable().await?;
+            // Allocated only once there is something to read: a buffer held across the wait
+            // would cost every idle app 64 KiB of daemon memory.
+            let mut chunk = vec![0u8; 64 * 1024];
             let raw = guard.get_inner().as_raw_fd();
             match guard.try_io(|_| recv_with_fds(raw, &mut chunk)) {
                 Ok(Ok((n, fds))) => {
