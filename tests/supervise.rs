@@ -156,18 +156,75 @@ fn shutdown_with_message_sends_the_shutdown_message() {
 }
 
 #[test]
-fn memory_growth_triggers_a_restart() {
+fn memory_growth_triggers_a_restart_within_two_seconds() {
     let pm = Pm::new();
+    let crossed = pm.path("crossed");
+    // Crosses the limit in one step, after start-up, and records when.
     pm.write(
         "hog.js",
-        "const keep = []; setInterval(() => keep.push(Buffer.alloc(8 << 20, 1)), 100);\n",
+        &format!(
+            "setTimeout(() => {{ global.keep = Buffer.alloc(300 << 20, 1); require('fs').writeFileSync({:?}, String(Date.now())); }}, 500);\n\
+             setInterval(() => {{}}, 1000);\n",
+            crossed.display().to_string()
+        ),
     );
     pm.ok(&["start", "hog.js", "--max-memory-restart", "150M"]);
     let p = wait_for("a memory restart", LONG, || {
         let p = pm.proc("hog");
         (p["pm2_env"]["restart_time"].as_u64() >= Some(1)).then_some(p)
     });
+    let at: i64 = read(&crossed)
+        .trim()
+        .parse()
+        .expect("the app recorded when it crossed the limit");
+    let restarted = p["pm2_env"]["pm_uptime"].as_i64().expect("pm_uptime");
+    assert!(
+        restarted - at < 2000,
+        "restarted {} ms after crossing the limit",
+        restarted - at
+    );
     assert_eq!(p["pm2_env"]["max_memory_restart"], 150 * 1024 * 1024);
+}
+
+#[test]
+fn exponential_backoff_delays_grow_by_half() {
+    let pm = Pm::new();
+    let stamps = pm.path("stamps");
+    pm.write(
+        "flaky.js",
+        &format!(
+            "require('fs').appendFileSync({:?}, Date.now() + '\\n'); process.exit(1);\n",
+            stamps.display().to_string()
+        ),
+    );
+    pm.ok(&[
+        "start",
+        "flaky.js",
+        "--exp-backoff-restart-delay",
+        "300",
+        "--max-restarts",
+        "100",
+    ]);
+    let times: Vec<i64> = wait_for("4 runs", LONG, || {
+        let t: Vec<i64> = read(&stamps)
+            .lines()
+            .filter_map(|l| l.trim().parse().ok())
+            .collect();
+        (t.len() >= 4).then_some(t)
+    });
+    pm.ok(&["stop", "flaky"]);
+    let gaps: Vec<i64> = times.windows(2).map(|w| w[1] - w[0]).collect();
+    // Each gap is the backoff delay plus Node's start-up; the delays are 300, 450, 675 ms.
+    for (gap, delay) in gaps.iter().zip([300, 450, 675]) {
+        assert!(
+            *gap >= delay,
+            "gap {gap} ms shorter than the {delay} ms backoff: {gaps:?}"
+        );
+        assert!(
+            *gap < delay + 1500,
+            "gap {gap} ms far beyond the {delay} ms backoff: {gaps:?}"
+        );
+    }
 }
 
 #[test]

@@ -83,7 +83,16 @@ pub fn start(spec: &AppSpec, own_logs: Vec<PathBuf>) -> Result<Option<AppWatcher
     let ignore = Ignore::new(&spec.ignore_watch, own_logs)?;
     let root = PathBuf::from(spec.cwd.clone().unwrap_or_else(|| "/".into()));
     let (tx, rx) = mpsc::unbounded_channel();
-    let mut watcher = notify::recommended_watcher(move |res: notify::Result<notify::Event>| {
+    // pm2 passes `watch_options` to chokidar; `followSymlinks` (default true) is the one that
+    // changes what is watched.
+    let follow = spec
+        .extra
+        .get("watch_options")
+        .and_then(|o| o.get("followSymlinks"))
+        .and_then(crate::protocol::loose::parse_bool)
+        .unwrap_or(true);
+    let config = notify::Config::default().with_follow_symlinks(follow);
+    let handler = move |res: notify::Result<notify::Event>| {
         let Ok(ev) = res else { return };
         if matches!(ev.kind, notify::EventKind::Access(_)) {
             return;
@@ -93,8 +102,9 @@ pub fn start(spec: &AppSpec, own_logs: Vec<PathBuf>) -> Result<Option<AppWatcher
                 let _ = tx.send(p);
             }
         }
-    })
-    .map_err(|e| format!("cannot watch files: {e}"))?;
+    };
+    let mut watcher = notify::RecommendedWatcher::new(handler, config)
+        .map_err(|e| format!("cannot watch files: {e}"))?;
     for p in &paths {
         watcher
             .watch(p, RecursiveMode::Recursive)
