@@ -2,6 +2,7 @@
 //! to it through [`Control`] messages, and reads what it publishes in [`ProcInfo`]. Exits are
 //! events (tokio reaps the child), so a restart never waits for a polling interval.
 
+mod child;
 pub mod policy;
 pub mod signal;
 pub mod spawn;
@@ -13,7 +14,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use nix::sys::signal::{killpg, Signal};
+use nix::sys::signal::Signal;
 use nix::unistd::Pid;
 use serde_json::{json, Value};
 use tokio::io::AsyncWriteExt;
@@ -24,6 +25,7 @@ use crate::ipc;
 use crate::logs::{self, LogFiles, Sinks, Stream};
 use crate::metrics::Sampler;
 use crate::protocol::Env;
+use child::{read_channel, terminate};
 use policy::{Decision, PolicyState};
 pub use state::{now_ms, Launch, Paths, ProcInfo, Status};
 
@@ -684,122 +686,5 @@ impl Task {
             let _ = std::fs::remove_file(&i.paths.pid);
         });
         self.publish("stop");
-    }
-}
-
-/// pm2's stop: `kill_signal` (or the `shutdown` message) to the whole group, SIGKILL after
-/// `kill_timeout`, and the group is gone before this returns, grandchildren included. A cluster
-/// worker being replaced (`disconnect`) first gets Node's graceful disconnect, which closes
-/// its servers and waits for open connections.
-async fn terminate(
-    spec: &crate::protocol::AppSpec,
-    running: &mut Running,
-    disconnect: bool,
-) -> std::io::Result<std::process::ExitStatus> {
-    let pgid = Pid::from_raw(running.pid as i32);
-    let timeout = Duration::from_millis(spec.kill_timeout.unwrap_or(policy::DEFAULT_KILL_TIMEOUT));
-    let deadline = tokio::time::Instant::now() + timeout;
-    let mut sent = false;
-    if let (true, Some(w)) = (disconnect, running.worker.as_ref()) {
-        sent = running.primary.disconnect(w).await.is_ok();
-    }
-    if !sent && spec.shutdown_with_message == Some(true) {
-        if let Some(ch) = running.channel.as_ref() {
-            sent = ch.send_value(&Value::from("shutdown")).await.is_ok();
-        }
-    }
-    if !sent {
-        let sig = spec
-            .kill_signal
-            .as_deref()
-            .and_then(|s| signal::parse(s).ok())
-            .unwrap_or(Signal::SIGINT);
-        let _ = killpg(pgid, sig);
-    }
-    let status = match tokio::time::timeout_at(deadline, running.child.wait()).await {
-        Ok(st) => st,
-        Err(_) => {
-            let _ = killpg(pgid, Signal::SIGKILL);
-            running.child.wait().await
-        }
-    };
-    // The leader is gone; anything left in its group (a grandchild ignoring the signal) gets
-    // the rest of the grace period, then SIGKILL.
-    while killpg(pgid, None).is_ok() {
-        if tokio::time::Instant::now() >= deadline {
-            let _ = killpg(pgid, Signal::SIGKILL);
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    if let Some(w) = running.worker.as_ref() {
-        running.primary.worker_gone(w.id);
-    }
-    status
-}
-
-/// Reads the child's IPC messages: answers handles (Node stalls the channel until it does),
-/// reports `ready`, and puts `process:msg` messages on the bus.
-async fn read_channel(
-    mut reader: ipc::Reader,
-    writer: ipc::Writer,
-    ready: mpsc::Sender<()>,
-    ctx: Arc<Ctx>,
-    (pm_id, name): (u32, String),
-    worker: Option<ipc::cluster::WorkerRef>,
-    listening_is_ready: bool,
-) {
-    while let Ok(Some(msg)) = reader.recv().await {
-        let value: Value = match serde_json::from_str(&msg.line) {
-            Ok(v) => v,
-            Err(_) => continue,
-        };
-        if let Some(w) = worker
-            .as_ref()
-            .filter(|_| ipc::cluster::Primary::is_cluster_message(&value))
-        {
-            let event = ctx.primary.on_message(w, &value).await;
-            // Without wait_ready, a worker that listens is ready (what a reload waits for).
-            if listening_is_ready
-                && matches!(event, Some(ipc::cluster::ClusterEvent::Listening { .. }))
-            {
-                let _ = ready.try_send(());
-            }
-            continue;
-        }
-        if value.get("cmd").and_then(Value::as_str) == Some("NODE_HANDLE") {
-            let answer = if msg.fd.is_some() {
-                "NODE_HANDLE_ACK"
-            } else {
-                "NODE_HANDLE_NACK"
-            };
-            let _ = writer.send_value(&json!({ "cmd": answer })).await;
-            continue;
-        }
-        if value
-            .get("cmd")
-            .and_then(Value::as_str)
-            .is_some_and(|c| c.starts_with("NODE_"))
-        {
-            continue;
-        }
-        if value.as_str() == Some("ready") {
-            let _ = ready.try_send(());
-            continue;
-        }
-        // pm2's rule: a message with `type` and `data` goes on the bus under its type
-        // (`process:msg` by convention), carrying the data and who sent it.
-        if let (Some(kind), Some(payload)) =
-            (value.get("type").and_then(Value::as_str), value.get("data"))
-        {
-            let data = json!({ "at": now_ms(), "data": payload, "process": { "pm_id": pm_id, "name": name } });
-            let _ = ctx.bus.send(Event {
-                channel: kind.to_string(),
-                data,
-            });
-        }
-    }
-    if let Some(w) = worker {
-        ctx.primary.worker_gone(w.id);
     }
 }
