@@ -53,6 +53,8 @@ function scaleFor(x, unit) {
       return x >= 1000 ? { div: 1000, suffix: ' s' } : { div: 1, suffix: ' ms' };
     case 'lines/s':
       return x >= 1e6 ? { div: 1e6, suffix: 'M/s' } : x >= 1e3 ? { div: 1e3, suffix: 'k/s' } : { div: 1, suffix: '/s' };
+    case 'req/s':
+      return x >= 1e3 ? { div: 1e3, suffix: 'k req/s' } : { div: 1, suffix: ' req/s' };
     case 'lines':
     case 'count':
       return { div: 1, suffix: '', integer: true };
