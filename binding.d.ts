@@ -9,8 +9,114 @@
  */
 export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-wasip1'
 
+/** A live `launchBus` subscription; `close()` ends it and lets Node exit. */
+export declare class BusSubscription {
+  close(): void
+}
+
+export declare class NativeChild {
+  /**
+   * Spawns the first child now, so `pid` is known at once (a spawn error throws, e.g.
+   * ENOENT for a bad `execPath`). Events arrive through `onEvent(kind, payload)`.
+   */
+  constructor(options: ForkOptions, onEvent: (kind: number, payload: string | Buffer) => void)
+  /**
+   * Sends one `JSON.stringify`ed message: 0 when it was written at once, a sequence number
+   * (> 0) when queued, -1 when the channel is closed, -2 when the restart queue is full.
+   * With `ack`, a `sent` event reports a queued message once it is written.
+   */
+  send(json: string, ack: boolean): number
+  /** Bytes accepted by `send` but not yet written (Node's `channel.writeQueueSize`). */
+  get queuedBytes(): number
+  /** The running child's pid; 0 while it restarts and after the end. */
+  get pid(): number
+  /**
+   * Signals the current child only (not its group), like `ChildProcess.kill`. Whether it is
+   * restarted afterwards is up to the restart policy; `stop()` ends it for good.
+   */
+  kill(signal: string): boolean
+  /**
+   * Stops for good: `killSignal` to the process group, SIGKILL after `killTimeout`. The
+   * final `exit` event follows once the whole group is gone.
+   */
+  stop(): void
+  /** Closes the channel now (the child sees 'disconnect'); it is not restarted afterwards. */
+  disconnect(): void
+  /** Whether send() can still succeed. */
+  get connected(): boolean
+}
+
+/**
+ * Apps from an ecosystem file (JSON, YAML, JS), parsed as `pm start <file>` does. Resolves
+ * with a JSON array of apps ready for a `start` request.
+ */
+export declare function appsFromFile(path: string, envName?: string | undefined | null, only?: Array<string> | undefined | null): Promise<string>
+
+/**
+ * Apps from a pm2 app object, an array of them, or `{ apps: [...] }` (given as JSON), with
+ * relative paths resolved against `cwd`. Resolves with a JSON array of apps.
+ */
+export declare function appsFromJson(json: string, cwd: string, envName?: string | undefined | null): string
+
+/**
+ * Sends one request (a JSON `Request`) and resolves with the daemon's JSON `Response`.
+ * Starts the daemon when none runs, except for `kill`.
+ */
+export declare function daemonRequest(home: string | undefined | null, bin: string, request: string): Promise<string>
+
+/** Makes sure a daemon runs; resolves `true` when this call had to start it. */
+export declare function ensureDaemon(home: string | undefined | null, bin: string): Promise<boolean>
+
+/** What `lib/fork.js` resolved from `fork(modulePath, args, options)`. */
+export interface ForkOptions {
+  /** The Node binary (`process.execPath`). */
+  execPath: string
+  /** `execArgv`, the module path, then its arguments. */
+  args: Array<string>
+  cwd?: string
+  /** The child's whole environment. */
+  env: Record<string, string>
+  silent?: boolean
+  /** `never` (default), `on-failure` (a non-zero exit or a signal) or `always`. */
+  restart?: string
+  /** Unstable restarts in a row (runs shorter than `minUptime`) before giving up (pm2: 16). */
+  maxRestarts?: number
+  /** Milliseconds a run must last to count as stable (pm2: 1000). */
+  minUptime?: number
+  restartDelay?: number
+  expBackoffRestartDelay?: number
+  /** Milliseconds between `killSignal` and SIGKILL on stop (pm2: 1600). */
+  killTimeout?: number
+  /** The signal stop sends first (pm2: SIGINT). */
+  killSignal?: string
+  /** Messages queued while no child is attached before send fails (default 1024). */
+  maxQueue?: number
+}
+
+/** The daemon's home directory: `home` if given, else `PM_HOME`, `PM2_HOME`, `~/.pm`. */
+export declare function homeDir(home?: string | undefined | null): string
+
+/**
+ * pm2's rule for a config file rather than a script: the name contains `.json`, `.yml`,
+ * `.yaml`, `.config.js`, `.config.cjs` or `.config.mjs`.
+ */
+export declare function isConfigFile(path: string): boolean
+
 /** The client/daemon protocol version this addon speaks. */
 export declare function protocolVersion(): number
 
+/**
+ * Subscribes to the daemon's event bus. `onFrame` receives each frame as JSON: first
+ * `{"kind":"done"}` once subscribed (or `{"kind":"error","message"}` if that failed), then
+ * `{"kind":"event","channel","data"}` per event. A lost daemon is reconnected to quietly.
+ */
+export declare function subscribeBus(home: string | undefined | null, bin: string, onFrame: (arg: string) => void): BusSubscription
+
 /** The package version (the same as `pm --version`). */
 export declare function version(): string
+
+/**
+ * How many workers a pool of this kind gets: `cpu` = cores, `io` = 2 × cores, `mixed` =
+ * 1.5 × cores (the daemon's `--workload` rule, so the CLI and the library agree).
+ */
+export declare function workloadSize(workload: string): number

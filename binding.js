@@ -835,5 +835,15 @@ function __napiStampBindingTarget(exportsObject, target) {
 // linked import resolves to `undefined`.
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
+module.exports.BusSubscription = nativeBinding.BusSubscription
+module.exports.NativeChild = nativeBinding.NativeChild
+module.exports.appsFromFile = nativeBinding.appsFromFile
+module.exports.appsFromJson = nativeBinding.appsFromJson
+module.exports.daemonRequest = nativeBinding.daemonRequest
+module.exports.ensureDaemon = nativeBinding.ensureDaemon
+module.exports.homeDir = nativeBinding.homeDir
+module.exports.isConfigFile = nativeBinding.isConfigFile
 module.exports.protocolVersion = nativeBinding.protocolVersion
+module.exports.subscribeBus = nativeBinding.subscribeBus
 module.exports.version = nativeBinding.version
+module.exports.workloadSize = nativeBinding.workloadSize

@@ -1,0 +1,301 @@
+//! The child → parent half of the channel: Node's newline-delimited JSON, cut into batches of
+//! complete lines (see [`super::events`]). [`LineBuf`] is shared by the two readers: the one on
+//! Node's own loop ([`super::uv`]) and the tokio fallback ([`read_loop`]).
+//!
+//! This does not use `crate::ipc::Reader`, which returns one line per call and copies the rest
+//! of its buffer each time; at thousands of small messages per read that copying, and one JS call
+//! per message, would cost more than Node's own channel does.
+
+use std::borrow::Cow;
+use std::io::{self, IoSliceMut};
+use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::sync::Arc;
+
+use nix::sys::socket::{recvmsg, ControlMessageOwned, MsgFlags};
+use serde_json::Value;
+use tokio::io::unix::AsyncFd;
+use tokio::sync::oneshot;
+
+use super::events::{Emitter, Event};
+use super::outbox::{Channel, Outbox};
+
+/// The answer to a handle message (see [`handle_line`]).
+pub const HANDLE_ACK: &str = "{\"cmd\":\"NODE_HANDLE_ACK\"}";
+
+/// Read size; a longer message just takes several reads.
+const CHUNK: usize = 256 * 1024;
+/// A line longer than this is a broken child, not a message (Node itself has no limit).
+const MAX_LINE: usize = 512 * 1024 * 1024;
+
+/// Lines are handed to JS in batches of about this many bytes (a longer line goes alone):
+/// small enough that V8 keeps the batch string out of its large-object space, which maps and
+/// unmaps memory for every such string.
+const BATCH: usize = 64 * 1024;
+
+/// Bytes read but not yet handed on, cut into batches of whole lines.
+pub struct LineBuf {
+    /// `buf[start..filled]` holds unread bytes; the rest is room for the next read. Kept at
+    /// full length so a read does not zero-fill memory each time.
+    buf: Vec<u8>,
+    /// Where the lines not yet handed on begin.
+    start: usize,
+    filled: usize,
+    /// Where the search for the next newline resumes: bytes before it hold none.
+    scanned: usize,
+    /// End of the complete lines in `buf`.
+    complete: usize,
+}
+
+impl Default for LineBuf {
+    fn default() -> Self {
+        LineBuf {
+            buf: vec![0u8; CHUNK],
+            start: 0,
+            filled: 0,
+            scanned: 0,
+            complete: 0,
+        }
+    }
+}
+
+impl LineBuf {
+    /// Whether a read can make progress before the complete lines are handed on: the buffer
+    /// grows only for a message longer than it, never to hoard many short ones.
+    pub fn has_room(&self) -> bool {
+        self.complete == self.start || self.buf.len() - self.filled >= CHUNK / 4
+    }
+
+    /// One non-blocking read; `Ok(0)` is EOF.
+    pub fn read_from(&mut self, fd: RawFd) -> io::Result<usize> {
+        if self.buf.len() - self.filled < CHUNK / 4 {
+            self.compact();
+        }
+        if self.buf.len() - self.filled < CHUNK / 4 {
+            if self.filled > MAX_LINE {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    "IPC message too large",
+                ));
+            }
+            self.buf.resize(self.buf.len() * 2, 0);
+        }
+        let n = recv_into(fd, &mut self.buf[self.filled..])?;
+        self.filled += n;
+        if let Some(nl) = memchr::memrchr(b'\n', &self.buf[self.scanned..self.filled]) {
+            self.complete = self.scanned + nl + 1;
+        }
+        self.scanned = self.filled;
+        Ok(n)
+    }
+
+    /// Moves the unread bytes to the front of the buffer.
+    fn compact(&mut self) {
+        if self.start == 0 {
+            return;
+        }
+        self.buf.copy_within(self.start..self.filled, 0);
+        self.filled -= self.start;
+        self.scanned -= self.start;
+        self.complete -= self.start;
+        self.start = 0;
+        // After a very large message, give the memory back rather than keep the peak forever.
+        if self.buf.len() > 8 * CHUNK && self.filled < CHUNK {
+            self.buf.truncate(CHUNK);
+            self.buf.shrink_to_fit();
+        }
+    }
+
+    /// Fills `out` with the next batch, `[line,\nline,...]`, of the complete lines read so far
+    /// (as bytes: V8 decodes the UTF-8 itself, so checking it here too would be a wasted
+    /// pass). False when no complete line is left.
+    /// `on_handle` runs for each handle message (the caller answers it, see [`handle_line`]).
+    pub fn next_batch(&mut self, out: &mut Vec<u8>, on_handle: &mut dyn FnMut()) -> bool {
+        out.clear();
+        out.push(b'[');
+        let mut any = false;
+        while self.start < self.complete && out.len() < BATCH {
+            let rest = &self.buf[self.start..self.complete];
+            let nl = memchr::memchr(b'\n', rest).unwrap_or(rest.len() - 1);
+            let line = &rest[..nl];
+            self.start += nl + 1;
+            if line.is_empty() {
+                continue;
+            }
+            let Some(line) = handle_line(line, on_handle) else {
+                continue;
+            };
+            if any {
+                // JSON ignores the newline, and since a line never holds a raw one, JS can
+                // split a batch back into lines on ",\n" if one of them is not valid JSON.
+                out.extend_from_slice(b",\n");
+            }
+            out.extend_from_slice(&line);
+            any = true;
+        }
+        out.push(b']');
+        if self.start == self.complete && self.start == self.filled {
+            // Everything consumed: restart at the front for free.
+            self.start = 0;
+            self.filled = 0;
+            self.scanned = 0;
+            self.complete = 0;
+        }
+        any
+    }
+}
+
+/// The tokio reader, for hosts whose libuv symbols are not reachable: reads until EOF (the
+/// child exited or disconnected) or a read error, then reports on `done`.
+pub async fn read_loop(
+    chan: Channel,
+    emit: Emitter,
+    outbox: Arc<Outbox>,
+    done: oneshot::Sender<()>,
+) {
+    let mut lines = LineBuf::default();
+    let mut out = Vec::new();
+    let reg = chan.as_fd().try_clone_to_owned().and_then(|fd| {
+        // SAFETY: the AsyncFd owns the dup, so the descriptor stays open and the same.
+        unsafe { AsyncFd::register_with_interest(fd, tokio::io::Interest::READABLE) }
+            .map_err(|e| io::Error::other(e.to_string()))
+    });
+    let Ok(chan) = reg else {
+        let _ = done.send(());
+        return;
+    };
+    loop {
+        emit.in_flight().wait_for_room().await;
+        let n = {
+            let Ok(mut ready) = chan.readable().await else {
+                break;
+            };
+            match ready.try_io(|fd| lines.read_from(fd.as_raw_fd())) {
+                Ok(r) => r,
+                Err(_would_block) => continue,
+            }
+        };
+        while lines.next_batch(&mut out, &mut || outbox.send_internal(HANDLE_ACK)) {
+            let text = String::from_utf8_lossy(&out).into_owned();
+            emit.emit(Event::Messages(text));
+        }
+        if !matches!(n, Ok(n) if n > 0) {
+            break;
+        }
+    }
+    let _ = done.send(());
+}
+
+/// A `process.send(msg, handle)` line: Node stalls the channel until it is acknowledged, so
+/// answer it. fork() does not pass handles to JS: the descriptor is closed and the message is
+/// delivered without it.
+fn handle_line<'a>(line: &'a [u8], on_handle: &mut dyn FnMut()) -> Option<Cow<'a, [u8]>> {
+    // Node writes `{ cmd: 'NODE_HANDLE', type, msg }`, cmd first; checking the prefix keeps a
+    // scan of every (possibly huge) line off the hot path.
+    if !line.starts_with(b"{\"cmd\":\"NODE_HANDLE\"") {
+        return Some(Cow::Borrowed(line));
+    }
+    let v: Value = serde_json::from_slice(line).ok()?;
+    if v.get("cmd").and_then(Value::as_str) != Some("NODE_HANDLE") {
+        return Some(Cow::Borrowed(line));
+    }
+    on_handle();
+    v.get("msg").map(|m| Cow::Owned(m.to_string().into_bytes()))
+}
+
+/// One `recvmsg` into `buf`. Any descriptors that came along are closed (their `OwnedFd`s
+/// drop here).
+fn recv_into(fd: RawFd, buf: &mut [u8]) -> io::Result<usize> {
+    let mut iov = [IoSliceMut::new(buf)];
+    let mut space = nix::cmsg_space!([RawFd; 8]);
+    let msg = recvmsg::<()>(
+        fd,
+        &mut iov,
+        Some(&mut space),
+        MsgFlags::MSG_CMSG_CLOEXEC | MsgFlags::MSG_DONTWAIT,
+    )
+    .map_err(io::Error::from)?;
+    for c in msg.cmsgs().map_err(io::Error::from)? {
+        if let ControlMessageOwned::ScmRights(fds) = c {
+            for f in fds {
+                // SAFETY: the kernel just installed this descriptor for us; we own it.
+                drop(unsafe { OwnedFd::from_raw_fd(f) });
+            }
+        }
+    }
+    Ok(msg.bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+    use std::os::unix::net::UnixStream;
+
+    /// Everything `next_batch` hands on from `input`, written to a socket in `chunk`-byte
+    /// writes (each must fit the socket buffer: the reading happens in between), and how many
+    /// handle messages it answered.
+    fn batches(input: &[u8], chunk: usize) -> (Vec<String>, usize) {
+        let (mut a, b) = UnixStream::pair().expect("socketpair");
+        b.set_nonblocking(true).expect("nonblocking");
+        let mut lines = LineBuf::default();
+        let (mut out, mut batches, mut acks) = (Vec::new(), Vec::new(), 0);
+        for piece in input.chunks(chunk) {
+            a.write_all(piece).expect("write");
+            while let Ok(n) = lines.read_from(b.as_raw_fd()) {
+                assert!(n > 0);
+            }
+            while lines.next_batch(&mut out, &mut || acks += 1) {
+                batches.push(String::from_utf8(out.clone()).expect("utf8"));
+            }
+        }
+        (batches, acks)
+    }
+
+    #[test]
+    fn lines_split_across_reads_come_out_whole_in_order() {
+        let input = b"{\"a\":1}\n\"two\"\n\n[3]\n";
+        for chunk in [1, 2, 5, 100] {
+            let (b, _) = batches(input, chunk);
+            let all: Vec<serde_json::Value> = b
+                .iter()
+                .flat_map(|s| {
+                    serde_json::from_str::<Vec<serde_json::Value>>(s).expect("a JSON array")
+                })
+                .collect();
+            assert_eq!(
+                all,
+                vec![
+                    serde_json::json!({"a":1}),
+                    "two".into(),
+                    serde_json::json!([3])
+                ],
+                "chunk {chunk}"
+            );
+        }
+        assert_eq!(
+            batches(b"1\n2\n", 100).0,
+            vec!["[1,\n2]"],
+            "lines joined by ,\\n"
+        );
+    }
+
+    #[test]
+    fn handle_messages_are_answered_and_delivered_without_the_handle() {
+        let input = b"{\"cmd\":\"NODE_HANDLE\",\"type\":\"net.Server\",\"msg\":{\"x\":1}}\n2\n";
+        let (b, acks) = batches(input, 1000);
+        assert_eq!(acks, 1);
+        assert_eq!(b, vec!["[{\"x\":1},\n2]"]);
+    }
+
+    #[test]
+    fn batches_stay_small_and_long_lines_grow_the_buffer() {
+        let line = format!("\"{}\"\n", "x".repeat(1000));
+        let (b, _) = batches(line.repeat(300).as_bytes(), 64 << 10);
+        assert!(b.len() > 1, "300 KB of lines come in several batches");
+        assert!(b.iter().all(|s| s.len() < BATCH + 2000));
+        let big = format!("\"{}\"\n", "y".repeat(3 << 20));
+        let (b, _) = batches(big.as_bytes(), 64 << 10);
+        assert_eq!(b.len(), 1);
+        assert_eq!(b[0].len(), (3 << 20) + 4);
+    }
+}
