@@ -29,6 +29,14 @@ setInterval(() => {}, 1000);
   'loud.js': "process.stdout.write('to stdout\\n'); process.stderr.write('to stderr\\n');\n",
   'bye.js': "process.on('message', () => {}); process.on('disconnect', () => process.exit(0)); process.send('up');\n",
   'dies.js': 'process.exit(7);\n',
+  // Busy (not reading) for a while after saying hello, then counts what it got.
+  'slow.js': `
+let n = 0;
+process.on('message', (m) => { n++; if (m === 'count?') process.send(n); });
+process.send('up');
+const end = Date.now() + 400;
+while (Date.now() < end) {}
+`,
 });
 after(() => fx.cleanup());
 
@@ -72,6 +80,27 @@ test('a 1 MB message goes and comes back whole', async () => {
   assert.equal(await sent, null);
   assert.equal(back.data.length, 1 << 20);
   assert.deepEqual(back, big);
+  await w.stop();
+});
+
+test('backpressure: send() returns false once the child lags, callbacks fire after the writes', async () => {
+  const w = start('slow.js');
+  await once(w, 'message');
+  const big = { data: 'z'.repeat(64 * 1024) };
+  const done = [];
+  let sent = 0;
+  let full = false;
+  while (!full && sent < 1000) {
+    sent++;
+    full = !w.send(big, (err) => done.push(err));
+  }
+  assert.ok(full, `send() said slow down (after ${sent} messages)`);
+  assert.ok(done.length < sent, 'not every callback has run yet');
+  w.send('count?');
+  const [[count]] = [await once(w, 'message')];
+  assert.equal(count, sent + 1, 'everything arrived once the child read again');
+  await waitFor(() => done.length === sent, { message: 'every send callback' });
+  assert.ok(done.every((e) => e === null));
   await w.stop();
 });
 

@@ -98,26 +98,26 @@ class SupervisedChild extends EventEmitter {
     this._callbacks = []; // [seq, cb] in send order, for messages that had to be queued
     this._exited = null; // the final { code, signal } once known
     this._exitWaiters = [];
+    // Bad options throw here, before anything runs.
+    const nativeOptions = {
+      execPath: this.spawnfile,
+      args: this.spawnargs.slice(1),
+      cwd: options.cwd,
+      env: envStrings(options.env || process.env),
+      silent: !!options.silent,
+      restart: options.restart,
+      maxRestarts: u32(options.maxRestarts, 'maxRestarts'),
+      minUptime: u32(options.minUptime, 'minUptime'),
+      restartDelay: u32(options.restartDelay, 'restartDelay'),
+      expBackoffRestartDelay: u32(options.expBackoffRestartDelay, 'expBackoffRestartDelay'),
+      killTimeout: u32(options.killTimeout, 'killTimeout'),
+      killSignal: options.killSignal,
+      maxQueue: u32(options.maxQueue, 'maxQueue'),
+    };
+    // What keeps Node running while the child lives (the native side does not): unref()able.
     this._keepalive = setInterval(() => {}, KEEPALIVE_MS);
     try {
-      this._native = new NativeChild(
-        {
-          execPath: this.spawnfile,
-          args: this.spawnargs.slice(1),
-          cwd: options.cwd,
-          env: envStrings(options.env || process.env),
-          silent: !!options.silent,
-          restart: options.restart,
-          maxRestarts: u32(options.maxRestarts, 'maxRestarts'),
-          minUptime: u32(options.minUptime, 'minUptime'),
-          restartDelay: u32(options.restartDelay, 'restartDelay'),
-          expBackoffRestartDelay: u32(options.expBackoffRestartDelay, 'expBackoffRestartDelay'),
-          killTimeout: u32(options.killTimeout, 'killTimeout'),
-          killSignal: options.killSignal,
-          maxQueue: u32(options.maxQueue, 'maxQueue'),
-        },
-        (kind, payload) => this._onEvent(kind, payload),
-      );
+      this._native = new NativeChild(nativeOptions, (kind, payload) => this._onEvent(kind, payload));
     } catch (e) {
       clearInterval(this._keepalive);
       if (e.code === 'InvalidArg') throw codeError('ERR_INVALID_ARG_VALUE', e.message, TypeError);
@@ -156,10 +156,11 @@ class SupervisedChild extends EventEmitter {
       }
       case CHANNEL_CLOSED:
         return this._disconnected();
+      // The streams end at the final exit; nothing is pushed after that.
       case STDOUT:
-        return this.stdout && this.stdout.push(payload);
+        return this.stdout && !this._exited && this.stdout.push(payload);
       case STDERR:
-        return this.stderr && this.stderr.push(payload);
+        return this.stderr && !this._exited && this.stderr.push(payload);
       case ERROR: {
         const { message, code } = JSON.parse(payload);
         return this.emit('error', codeError(code || 'ERR_CHILD', message));

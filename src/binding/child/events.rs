@@ -1,10 +1,12 @@
 //! What a supervised child tells JS, through one thread-safe function: `(kind, payload)`.
 //!
-//! Messages travel as the child's raw JSON lines joined into one JSON array per read, so JS
-//! runs a single `JSON.parse` per batch (DESIGN.md §7) instead of napi building objects field by
-//! field. The bytes of batches JS has not consumed yet are counted, and the reader stops
+//! Messages travel as the child's raw JSON lines joined into JSON arrays, so JS runs one
+//! `JSON.parse` per batch (DESIGN.md §7) instead of napi building objects field by field. On
+//! Node's loop ([`super::uv`]) batches are handed over directly; only the tokio fallback
+//! reader sends them through here, and it counts the bytes JS has not consumed yet and stops
 //! reading above [`MAX_IN_FLIGHT`]: a slow parent then slows the child down, as with
-//! `child_process`, instead of buffering without bound.
+//! `child_process`, instead of buffering without bound. The closure that runs on the JS
+//! thread for each event also starts and finishes the JS-thread reader of each child.
 
 use std::rc::Rc;
 use std::sync::atomic::{AtomicUsize, Ordering};

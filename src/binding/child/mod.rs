@@ -1,9 +1,15 @@
 //! Library-mode `fork()` (DESIGN.md §7): `NativeChild` is the napi half of `lib/fork.js`.
 //!
-//! The child is spawned here, not by `child_process`; its IPC channel is Node's own wire format
-//! (so worker scripts need no change), read on the addon's tokio runtime and written straight
-//! from the JS thread. A crashed child is restarted by pm2's policy and keeps the same logical
-//! channel: messages sent meanwhile wait in a bounded queue and go to the next child.
+//! The child is spawned and supervised on the addon's tokio runtime, not by `child_process`. Its
+//! IPC channel is Node's own wire format (so worker scripts need no change), written straight
+//! from the JS thread and read there too, from a libuv poll handle on Node's loop (`uv`), or by
+//! a tokio task where libuv cannot be reached. A crashed child is restarted by pm2's policy and
+//! keeps the same logical channel: messages sent meanwhile wait in a bounded queue
+//! (`maxQueue`, default 1024, then send fails with ERR_IPC_QUEUE_FULL) and go to the next child.
+//!
+//! Files: `launch` spawns one child, `supervise` owns it (restarts, stop), `outbox` and
+//! `reader` are the two halves of the channel, `uv` and `js` run the reader on Node's loop,
+//! `events` carries everything else to JS through a thread-safe function.
 
 mod events;
 mod js;
@@ -13,12 +19,11 @@ mod reader;
 mod supervise;
 mod uv;
 
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
-
-use std::cell::RefCell;
 
 use napi::bindgen_prelude::{Function, JsValue};
 use napi::sys;

@@ -60,13 +60,24 @@ struct Inner {
     next_seq: u64,
     closed: bool,
     max_queue: usize,
+    /// Under the lock, so JS sees `sent` and `dropped` in the order they happened. Dropped at
+    /// close: it holds the JS callback, which holds the JS object that holds this outbox, and
+    /// that cycle would otherwise keep every finished child's objects alive.
+    report: Option<Report>,
+}
+
+impl Inner {
+    fn report(&self, ev: Event) {
+        if let Some(r) = self.report.as_ref() {
+            r(ev);
+        }
+    }
 }
 
 pub struct Outbox {
     inner: Mutex<Inner>,
     /// Wakes [`flush`] when there is something to write or the channel changed.
     wake: Notify,
-    report: Report,
 }
 
 impl Outbox {
@@ -81,9 +92,9 @@ impl Outbox {
                 next_seq: 1,
                 closed: false,
                 max_queue,
+                report: Some(report),
             }),
             wake: Notify::new(),
-            report,
         }
     }
 
@@ -191,8 +202,7 @@ impl Outbox {
         }
         g.queued_bytes = g.queue.iter().map(|p| p.data.len() - p.off).sum();
         if let Some(seq) = dropped {
-            // Under the lock, so JS sees `sent` and `dropped` in the order they happened.
-            (self.report)(Event::Dropped(seq));
+            g.report(Event::Dropped(seq));
         }
     }
 
@@ -205,10 +215,11 @@ impl Outbox {
         g.closed = true;
         g.chan = None;
         if let Some(last) = g.queue.back() {
-            (self.report)(Event::Dropped(last.seq));
+            g.report(Event::Dropped(last.seq));
         }
         g.queue.clear();
         g.queued_bytes = 0;
+        g.report = None;
         drop(g);
         self.wake.notify_one();
     }
@@ -328,8 +339,7 @@ impl Outbox {
             }
         }
         if let Some(seq) = done {
-            // Under the lock, so JS sees `sent` and `dropped` in the order they happened.
-            (self.report)(Event::Sent(seq));
+            g.report(Event::Sent(seq));
         }
         result
     }

@@ -146,7 +146,7 @@ async fn run_one(
         };
     };
     shared.outbox.attach(chan.clone());
-    pump_stdio(child, emit);
+    let pumps = pump_stdio(child, emit);
     let info = json!({ "pid": child.pid, "restarts": restarts }).to_string();
     let (done_tx, mut done_rx) = oneshot::channel();
     let tokio_reader = if cfg.main_thread_reader {
@@ -198,6 +198,16 @@ async fn run_one(
     if let Some(r) = tokio_reader {
         r.abort();
     }
+    // Output still in the pipes comes first; a grandchild holding them open does not hold
+    // this child's events (and its JS objects) forever.
+    for mut p in pumps {
+        if tokio::time::timeout(DRAIN_AFTER_EXIT, &mut p)
+            .await
+            .is_err()
+        {
+            p.abort();
+        }
+    }
     shared.outbox.detach();
     Outcome {
         status,
@@ -207,7 +217,7 @@ async fn run_one(
 }
 
 /// With `silent: true`, the child's stdout and stderr become `stdout`/`stderr` events.
-fn pump_stdio(child: &mut Launched, emit: &Emitter) {
+fn pump_stdio(child: &mut Launched, emit: &Emitter) -> Vec<tokio::task::JoinHandle<()>> {
     use tokio::io::AsyncReadExt;
     let pipes = [
         child
@@ -221,12 +231,13 @@ fn pump_stdio(child: &mut Launched, emit: &Emitter) {
             .take()
             .map(|p| (std::os::fd::OwnedFd::from(p), false)),
     ];
+    let mut tasks = Vec::new();
     for (fd, is_out) in pipes.into_iter().flatten() {
         let Ok(mut pipe) = tokio::net::unix::pipe::Receiver::from_owned_fd(fd) else {
             continue;
         };
         let emit = emit.clone();
-        tokio::spawn(async move {
+        tasks.push(tokio::spawn(async move {
             let mut buf = vec![0u8; 64 * 1024];
             while let Ok(n) = pipe.read(&mut buf).await {
                 if n == 0 {
@@ -239,8 +250,9 @@ fn pump_stdio(child: &mut Launched, emit: &Emitter) {
                     Event::Stderr(chunk)
                 });
             }
-        });
+        }));
     }
+    tasks
 }
 
 /// pm2's stop: `kill_signal` to the whole group, SIGKILL after `kill_timeout`, and the group
