@@ -329,6 +329,8 @@ impl Task {
                 if self.running.is_none() {
                     self.restart_at = None;
                     self.policy = PolicyState::default();
+                    // pm2's bus announces a start before the process comes online.
+                    self.publish("start");
                     self.launch().await;
                 }
                 let _ = reply.send(self.launch_result());
@@ -370,6 +372,7 @@ impl Task {
                     // one says it is ready (bounded by listen_timeout).
                     self.wait_ready_bounded().await;
                 }
+                self.publish("restart");
                 let _ = reply.send(self.launch_result());
             }
             Control::Signal(sig, reply) => {
