@@ -210,23 +210,20 @@ pub fn start(home: &Home, a: StartArgs, mode: Mode, out: &Out) -> anyhow::Result
     let mut apps = match from_file {
         Some(apps) => apps,
         None => {
-            if looks_like_target(&a.script, &cwd) {
-                let mut client = Client::connect(home)?;
-                if super::list(home)?.iter().any(|p| {
+            if looks_like_target(&a.script, &cwd)
+                && super::list(home)?.iter().any(|p| {
                     p["name"] == a.script.as_str()
                         || crate::cli::is_id(&p["pm_id"], &a.script)
                         || p["pm2_env"]["namespace"] == a.script.as_str()
-                }) {
-                    drop(client);
-                    let t = TargetArgs {
-                        targets: vec![a.script.clone()],
-                        update_env: a.update_env,
-                        env: None,
-                        only: None,
-                    };
-                    return super::actions::act(home, super::actions::Verb::Restart, t, out);
-                }
-                client.call_ok(&Request::Ping)?;
+                })
+            {
+                let t = TargetArgs {
+                    targets: vec![a.script.clone()],
+                    update_env: a.update_env,
+                    env: None,
+                    only: None,
+                };
+                return super::actions::act(home, super::actions::Verb::Restart, t, out);
             }
             let script = resolve_script(&a.script, &cwd)?;
             vec![spec_from_flags(&a, script, &cwd)?]
