@@ -154,6 +154,17 @@ impl Writer {
         Ok(())
     }
 
+    /// Answers a handle the child sent (`NODE_HANDLE`): ACK when its fd arrived, NACK when not.
+    /// Node queues every later message on the channel until it hears one of the two.
+    pub async fn answer_handle(&self, got_fd: bool) -> io::Result<()> {
+        let answer = if got_fd {
+            "NODE_HANDLE_ACK"
+        } else {
+            "NODE_HANDLE_NACK"
+        };
+        self.send(&format!("{{\"cmd\":\"{answer}\"}}"), None).await
+    }
+
     /// Sends a JSON value as one message.
     pub async fn send_value(&self, v: &serde_json::Value) -> io::Result<()> {
         self.send(&v.to_string(), None).await

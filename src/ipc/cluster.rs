@@ -727,12 +727,7 @@ mod tests {
                     continue;
                 };
                 if v.get("cmd").and_then(Value::as_str) == Some("NODE_HANDLE") {
-                    let answer = if m.fd.is_some() {
-                        "NODE_HANDLE_ACK"
-                    } else {
-                        "NODE_HANDLE_NACK"
-                    };
-                    let _ = writer.send_value(&json!({ "cmd": answer })).await;
+                    let _ = writer.answer_handle(m.fd.is_some()).await;
                 } else if Primary::is_cluster_message(&v) {
                     if let Some(e) = primary.on_message(&wr, &v).await {
                         let _ = ev_tx.send(e);

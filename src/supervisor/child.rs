@@ -92,12 +92,7 @@ pub(super) async fn read_channel(
             continue;
         }
         if value.get("cmd").and_then(Value::as_str) == Some("NODE_HANDLE") {
-            let answer = if msg.fd.is_some() {
-                "NODE_HANDLE_ACK"
-            } else {
-                "NODE_HANDLE_NACK"
-            };
-            let _ = writer.send_value(&json!({ "cmd": answer })).await;
+            let _ = writer.answer_handle(msg.fd.is_some()).await;
             continue;
         }
         if value
