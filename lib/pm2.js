@@ -247,26 +247,16 @@ class PM2 {
     return this.killDaemon(cb);
   }
 
-  /** Saves the process list to $PM_HOME/dump.pm2 (pm2 save), keeping the previous as .bak. */
+  /**
+   * Saves the process list to $PM_HOME/dump.pm2 (pm2 save). The daemon writes it, atomically and
+   * in the one format `pm resurrect` reads, whether the CLI or this API asked.
+   */
   dump(force, cb) {
     if (typeof force === 'function') [cb, force] = [force, false];
-    const p = this._procs({ verb: 'list' }).then((list) => {
-      const envs = [];
-      for (const proc of list) {
-        const env = { ...proc.pm2_env };
-        delete env.instances;
-        delete env.pm_id;
-        delete env.prev_restart_delay;
-        if (!env.pmx_module) envs.push(env);
-      }
-      if (envs.length === 0 && !force && !process.env.FORCE) {
+    const p = this._procs({ verb: 'dump' }).then((saved) => {
+      if (saved.length === 0 && !force && !process.env.FORCE) {
         throw new Error('Process list empty, cannot save empty list');
       }
-      const file = path.join(native.homeDir(this._home), 'dump.pm2');
-      if (fs.existsSync(file)) fs.copyFileSync(file, `${file}.bak`);
-      const tmp = `${file}.tmp${process.pid}`;
-      fs.writeFileSync(tmp, JSON.stringify(envs, '', 2));
-      fs.renameSync(tmp, file);
       return { success: true };
     });
     return settle(p, cb);
