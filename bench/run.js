@@ -22,6 +22,7 @@ const SCENARIOS = [
   require('./lib/scenarios/restart-latency'),
   require('./lib/scenarios/log-throughput'),
   require('./lib/scenarios/cluster'),
+  require('./lib/scenarios/library'),
 ];
 
 const USAGE = `usage: node bench/run.js [--quick] [--only <id>[,<id>...]] [--save] [--keep] [--list]

@@ -7,6 +7,7 @@
 //   node examples/library/bench.js            # 5 interleaved repetitions per row, median shown
 //   node examples/library/bench.js --quick    # 3 repetitions, fewer messages
 //   node examples/library/bench.js --only stream,pool   # rows whose label contains a word
+//   node examples/library/bench.js --json     # raw samples as JSON on stdout (npm run bench reads them)
 //
 // Each row alternates the contenders within every repetition, so background load hits both.
 
@@ -16,6 +17,9 @@ const path = require('node:path');
 const { fork, Pool } = require('../..');
 
 const QUICK = process.argv.includes('--quick');
+const JSON_OUT = process.argv.includes('--json');
+const report = { node: process.version, cpus: os.cpus().length, reps: 0, poolSize: 0, rows: [] };
+const print = (line) => (JSON_OUT ? undefined : console.log(line));
 const REPS = QUICK ? 3 : 5;
 const ONLY = (() => {
   const i = process.argv.indexOf('--only');
@@ -176,13 +180,14 @@ async function row(label, contenders, measure) {
   for (let r = 0; r < REPS; r++) {
     for (const c of r % 2 ? [...contenders].reverse() : contenders) samples[c].push(await measure(c));
   }
+  report.rows.push({ label, contenders: samples });
   const last = contenders[contenders.length - 1];
   for (const unit of Object.keys(samples[last][0])) {
     const base = median(samples[last].map((m) => m[unit]));
     for (const c of contenders) {
       const xs = samples[c].map((m) => m[unit]);
       const ratio = c === last ? '' : `${(median(xs) / base).toFixed(2)}×`;
-      console.log(`| ${label} | ${c} | ${fmt(median(xs))} ${unit} | ${fmt(Math.min(...xs))}–${fmt(Math.max(...xs))} | ${ratio} |`);
+      print(`| ${label} | ${c} | ${fmt(median(xs))} ${unit} | ${fmt(Math.min(...xs))}–${fmt(Math.max(...xs))} | ${ratio} |`);
     }
   }
 }
@@ -191,9 +196,12 @@ async function main() {
   const n = QUICK ? 2000 : 5000;
   const nBig = QUICK ? 300 : 1000;
   const bigMB = JSON.stringify(BIG).length / 1e6;
-  console.log(`Node ${process.version}, ${os.cpus().length} CPUs (${os.cpus()[0].model}), ${REPS} repetitions, median (min–max)\n`);
-  console.log('| What | Contender | Median | Range | vs last |');
-  console.log('|---|---|---|---|---|');
+  report.reps = REPS;
+  report.poolSize = POOL_SIZE;
+  report.messages = { roundTripsSmall: n, roundTripsBig: nBig, streamSmall: n * 10, streamBig: nBig * 2 };
+  print(`Node ${process.version}, ${os.cpus().length} CPUs (${os.cpus()[0].model}), ${REPS} repetitions, median (min–max)\n`);
+  print('| What | Contender | Median | Range | vs last |');
+  print('|---|---|---|---|---|');
   const ipc = ['pm-native', 'child_process'];
   const smallBytes = JSON.stringify(SMALL).length / 1e6;
   const perMessage = (bytes) => (r) => ({ 'msg/s': r.rate, 'MB/s': r.rate * bytes * 2, 'parent CPU µs/msg': r.cpu });
@@ -209,8 +217,9 @@ async function main() {
     'child_process pool (hand-written)',
   ];
   await row(`pool of ${POOL_SIZE}, trivial tasks`, pools, (c) => poolThroughput(c, QUICK ? 10000 : 30000));
-  console.log('\nA round trip is one message each way (msg/s = round trips/s); MB/s counts the JSON both');
-  console.log('ways. Ratios are against the last contender of each row; for CPU µs/msg lower is better.');
+  print('\nA round trip is one message each way (msg/s = round trips/s); MB/s counts the JSON both');
+  print('ways. Ratios are against the last contender of each row; for CPU µs/msg lower is better.');
+  if (JSON_OUT) console.log(JSON.stringify(report));
 }
 
 main().then(

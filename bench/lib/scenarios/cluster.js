@@ -1,5 +1,5 @@
 'use strict';
-// 9. Cluster mode (and, later, library-mode IPC and pools).
+// 9. Cluster mode.
 //
 // a. HTTP req/s of apps/http.js (hello world) with 2 workers: pm-native `start -i 2`, pm2
 //    `start -i 2`, Node's own `cluster` with 2 workers (cluster-ref.js) and one bare `node
@@ -13,8 +13,6 @@
 // c. Reload wall time with 4 workers: from spawning `reload` until the command has returned and
 //    each of the 4 new workers (pids from jlist) has answered a request; HTTP probes on fresh
 //    connections run throughout the reload. Same reference as b, with 4 workers.
-//
-// fork() IPC and pools have not landed: their rows say "not yet".
 
 const fs = require('fs');
 const path = require('path');
@@ -23,26 +21,17 @@ const { nowMs, sleep, killPid, procStat, waitFor } = require('../proc');
 const { APPS } = require('../fleet');
 const { clusterWorks } = require('../caps');
 const { generator, measureRps, startLoad } = require('../load');
-const { interleave, row, side, notYet, skipped } = require('../measure');
+const { interleave, row, side, notYet } = require('../measure');
 const { summarize, sig3 } = require('../stats');
 
 const HTTP_APP = path.join(APPS, 'http.js');
 const CLUSTER_REF = path.join(APPS, 'cluster-ref.js');
-const SCENARIO = '9 cluster/IPC';
+const SCENARIO = '9 cluster';
 const CONNECTIONS = 32; // req/s runs
 const RELOAD_CONNECTIONS = 16; // 8 keep-alive + 8 close during the reloads
 const RELOADS = 5;
 const RELOAD_TIMEOUT_MS = 2000; // a request unanswered this long during the reloads counts as failed
 const SLOW_RELOAD_MS = 2500; // a reload this slow is logged: it smells of a fallback timer (listen_timeout, kill_timeout)
-
-const PENDING = [
-  ['IPC round trip: fork() vs child_process.fork', 'require("pm-native").fork()'],
-  ['worker pool vs piscina', 'pools'],
-];
-
-function pendingRows() {
-  return PENDING.map(([metric, feature]) => row({ scenario: SCENARIO, metric, unit: 'ms', pm: notYet(`${feature} not implemented`), pm2: skipped('not measured until pm-native has the feature') }));
-}
 
 /** Deadline for a CLI command spawned asynchronously: SIGKILL after `ms`. */
 async function cliDone(handle, ms) {
@@ -472,7 +461,6 @@ module.exports = {
           `until the command returns alone: pm-native ${fmtMed(rw.cmdMs.pm)} ms, pm2 ${fmtMed(rw.cmdMs.pm2)} ms, node ${fmtMed(rw.cmdMs.cluster)} ms (medians). pm2 replaces 2 instances at a time (its default), pm-native and the reference one at a time`,
       }),
     );
-    rows.push(...pendingRows());
     return { rows };
   },
 };
