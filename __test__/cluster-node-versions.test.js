@@ -18,7 +18,7 @@ const SERVER = `
 const http = require('http');
 const cluster = require('cluster');
 http.createServer((req, res) => {
-  res.end(JSON.stringify({ pid: process.pid, node: process.versions.node, worker: cluster.isWorker }));
+  res.end(JSON.stringify({ pid: process.pid, node: process.versions.node, worker: cluster.isWorker, primary: cluster.isPrimary }));
 }).listen(Number(process.env.PORT), '127.0.0.1');
 `;
 
@@ -31,9 +31,9 @@ function freePort() {
   });
 }
 
-function get(port) {
+function get(port, agent = false) {
   return new Promise((resolve, reject) => {
-    const req = http.get({ host: '127.0.0.1', port, agent: false }, (res) => {
+    const req = http.get({ host: '127.0.0.1', port, agent }, (res) => {
       let body = '';
       res.on('data', (d) => (body += d));
       res.on('end', () => resolve(JSON.parse(body)));
@@ -77,6 +77,41 @@ for (const [major, bin] of NODES) {
     await loop;
     assert.equal(r.status, 0, r.stderr);
     assert.equal(failed, 0, 'no request failed during the reload');
+    ctx.ok(['delete', name]);
+  });
+}
+
+// Fork mode gets its zero-downtime reload from the daemon's preload, which drives Node's net and
+// cluster internals too: same check on every major, with a keep-alive client.
+for (const [major, bin] of NODES) {
+  test(`Node ${major}: a fork-mode server reloads without losing a keep-alive request`, async () => {
+    assert.ok(fs.existsSync(bin), `${bin} is installed`);
+    const port = await freePort();
+    const name = `f${major}`;
+    ctx.write(`${name}.js`, SERVER);
+    ctx.ok(['start', `${name}.js`, '--interpreter', bin], { env: { PORT: String(port) } });
+    const [before] = await ctx.online(name);
+    await waitFor(() => get(port).then(() => true, () => false), { message: `${name} answering` });
+    const first = await get(port);
+    assert.equal(first.node.split('.')[0], major);
+    assert.equal(first.primary, true, 'not a cluster worker');
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 2 });
+    let failed = 0;
+    let ok = 0;
+    let running = true;
+    const loops = [agent, agent, false].map(async (a) => {
+      while (running) await get(port, a).then(() => ok++, () => failed++);
+    });
+    for (let i = 0; i < 3; i++) {
+      const r = await ctx.pmAsync(['reload', name]);
+      assert.equal(r.status, 0, r.stderr);
+    }
+    running = false;
+    await Promise.all(loops);
+    agent.destroy();
+    assert.notEqual(ctx.procs(name)[0].pid, before.pid);
+    assert.ok(ok > 50, `${ok} requests went through`);
+    assert.equal(failed, 0, 'no request failed during the reloads');
     ctx.ok(['delete', name]);
   });
 }

@@ -354,6 +354,13 @@ pub async fn run(home: Home, shutdown: impl Future<Output = ()>) -> anyhow::Resu
     let listener = bind(&home)?;
     crate::config::paths::write_atomic(&home.pid_file(), std::process::id().to_string().as_bytes())
         .with_context(|| format!("cannot write {}", home.pid_file().display()))?;
+    let preload = home.root.join(crate::supervisor::spawn::PRELOAD_FILE);
+    if let Err(e) =
+        crate::config::paths::write_atomic(&preload, crate::supervisor::spawn::PRELOAD.as_bytes())
+    {
+        // Apps still run; they lose zero-downtime reload in fork mode and keep-alive draining.
+        eprintln!("cannot write {}: {e}", preload.display());
+    }
     let daemon = Arc::new(Daemon::new(home.clone()));
     eprintln!(
         "[{}] pm-native daemon {} started (pid {})",

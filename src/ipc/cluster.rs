@@ -66,14 +66,32 @@ pub enum ClusterEvent {
     /// The worker called `cluster.worker.disconnect()` or `.destroy()` itself (acknowledged
     /// here, as Node's primary does): the exit that follows was asked for.
     ExitedAfterDisconnect,
+    /// A fork-mode app answered `disconnect`: its servers are closed and their connections
+    /// done (`act: drained`, from the daemon's preload), so it can be stopped without loss.
+    Drained,
 }
 
 /// One worker as the primary sees it: its id (`NODE_UNIQUE_ID`) and its channel's writer.
 /// Clone it freely: the channel's reader task and the supervisor each hold one.
+///
+/// A fork-mode app is a worker too, without `NODE_UNIQUE_ID`: the daemon's preload routes its
+/// `listen()` through the same protocol (see lib/app-preload.js), so its instances share their
+/// listening socket and a reload can overlap them. It does not exit on `disconnect`; it drains
+/// and says so (`drained`), and is then stopped as usual.
 #[derive(Clone)]
 pub struct WorkerRef {
     pub id: u32,
+    /// A fork-mode app rather than a Node cluster worker.
+    pub fork: bool,
     writer: Writer,
+    drained: Arc<tokio::sync::Notify>,
+}
+
+impl WorkerRef {
+    /// Resolves once the worker has reported `drained` (at once if it already has).
+    pub async fn drained(&self) {
+        self.drained.notified().await;
+    }
 }
 
 /// The daemon-wide cluster primary: listening sockets shared by every worker that asks for the
@@ -138,9 +156,22 @@ impl Primary {
     }
 
     /// Registers a spawned worker's channel; call before its reader starts.
-    pub fn attach(&self, id: u32, writer: Writer) -> WorkerRef {
+    pub fn attach(&self, id: u32, writer: Writer, fork: bool) -> WorkerRef {
         self.lock().workers.entry(id).or_default();
-        WorkerRef { id, writer }
+        WorkerRef {
+            id,
+            fork,
+            writer,
+            drained: Arc::default(),
+        }
+    }
+
+    /// Whether the worker holds a shared socket now (it listens through the daemon).
+    pub fn holds_sockets(&self, id: u32) -> bool {
+        self.lock()
+            .handles
+            .values()
+            .any(|h| h.workers.contains(&id))
     }
 
     /// True for the messages [`Primary::on_message`] wants: `NODE_CLUSTER`, and the worker's
@@ -168,6 +199,10 @@ impl Primary {
             }
             st.cluster(worker.id, msg)
         };
+        if event == Some(ClusterEvent::Drained) {
+            // notify_one keeps a permit, so a drain reported before anyone waits still counts.
+            worker.drained.notify_one();
+        }
         // A failed send means the worker is gone; its EOF reaches the supervisor, which then
         // calls worker_gone, so there is nothing more to do with the error here.
         let _ = self.flush(worker).await;
@@ -309,6 +344,7 @@ impl State {
                 }
                 Some(ClusterEvent::ExitedAfterDisconnect)
             }
+            Some("drained") => Some(ClusterEvent::Drained),
             // Replies carrying `ack` (round-robin's `accepted`) and unknown acts.
             _ => None,
         }
@@ -410,15 +446,21 @@ impl Worker {
 
 /// primary.js's key, with JavaScript's `String()` of each field (`undefined` when absent:
 /// JSON.stringify drops undefined fields). The worker asserts keys are unique, so keep it.
+/// A fork-mode app's query names its app (`pmApp`): its instances share a socket, but another
+/// app on the same port gets EADDRINUSE, as it would without the daemon.
 fn key_of(msg: &Value) -> String {
-    ["address", "port", "addressType", "fd", "index"]
+    let key = ["address", "port", "addressType", "fd", "index"]
         .map(|f| match msg.get(f) {
             None => "undefined".to_string(),
             Some(Value::Null) => "null".to_string(),
             Some(Value::String(s)) => s.clone(),
             Some(v) => v.to_string(),
         })
-        .join(":")
+        .join(":");
+    match msg.get("pmApp").and_then(Value::as_str) {
+        Some(app) => format!("{key}:app={app}"),
+        None => key,
+    }
 }
 
 /// JavaScript falsiness, for primary.js's `if (!handle.data) handle.data = message.data`.
@@ -718,7 +760,7 @@ mod tests {
         drop(child_end);
         let pid = child.id().expect("pid");
         let (mut reader, writer) = open(parent).expect("channel");
-        let w = p.attach(id, writer.clone());
+        let w = p.attach(id, writer.clone(), false);
         let (ev_tx, events) = mpsc::unbounded_channel();
         let (primary, wr) = (p.clone(), w.clone());
         let reader = tokio::spawn(async move {
@@ -1163,7 +1205,7 @@ mod tests {
         let (ours, theirs) = pair().expect("pair");
         let (_r, writer) = open(ours).expect("open");
         let mut peer = std::os::unix::net::UnixStream::from(theirs);
-        let w = p.attach(p.next_worker_id(), writer);
+        let w = p.attach(p.next_worker_id(), writer, false);
         // Two servers in one worker: two keys, two handles.
         assert_eq!(p.on_message(&w, &query(1, 0, 0, "tls-a")).await, None);
         assert_eq!(p.on_message(&w, &query(2, 0, 1, "x")).await, None);
@@ -1191,7 +1233,7 @@ mod tests {
         let (ours2, theirs2) = pair().expect("pair");
         let (_r2, writer2) = open(ours2).expect("open");
         let mut peer2 = std::os::unix::net::UnixStream::from(theirs2);
-        let w2 = p.attach(p.next_worker_id(), writer2);
+        let w2 = p.attach(p.next_worker_id(), writer2, false);
         let key = first[0]["msg"]["key"].clone();
         p.on_message(&w2, &query(7, 0, 0, "tls-b")).await;
         let reply = drain(&mut peer2);

@@ -22,10 +22,24 @@ pub(super) async fn terminate(
 ) -> std::io::Result<std::process::ExitStatus> {
     let pgid = Pid::from_raw(running.pid as i32);
     let timeout = Duration::from_millis(spec.kill_timeout.unwrap_or(policy::DEFAULT_KILL_TIMEOUT));
-    let deadline = tokio::time::Instant::now() + timeout;
+    let mut deadline = tokio::time::Instant::now() + timeout;
     let mut sent = false;
     if let (true, Some(w)) = (disconnect, running.worker.as_ref()) {
         sent = running.primary.disconnect(w).await.is_ok();
+        if sent && w.fork {
+            // A fork app does not exit when its servers close: wait (at most kill_timeout)
+            // for it to have drained them, then stop it as usual, with its own kill_timeout.
+            let w = w.clone();
+            tokio::select! {
+                _ = tokio::time::timeout_at(deadline, w.drained()) => {}
+                st = running.child.wait() => {
+                    running.primary.worker_gone(w.id);
+                    return st;
+                }
+            }
+            sent = false;
+            deadline = tokio::time::Instant::now() + timeout;
+        }
     }
     if !sent && spec.shutdown_with_message == Some(true) {
         if let Some(ch) = running.channel.as_ref() {

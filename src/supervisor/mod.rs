@@ -347,7 +347,15 @@ impl Task {
             } => {
                 // pm2 counts a restart only when something was running.
                 let was_running = self.running.is_some();
-                let overlap = graceful && self.running.as_ref().is_some_and(|r| r.worker.is_some());
+                // Overlap (new first, then the old one retired) needs the listening socket
+                // to outlive the old process: a cluster worker's always does, a fork app's
+                // when it listens through the daemon. Anything else restarts in place.
+                let overlap = graceful
+                    && self.running.as_ref().is_some_and(|r| {
+                        r.worker
+                            .as_ref()
+                            .is_some_and(|w| !w.fork || self.ctx.primary.holds_sockets(w.id))
+                    });
                 let old = if overlap { self.running.take() } else { None };
                 if old.is_none() {
                     self.stop_child().await;
@@ -434,10 +442,15 @@ impl Task {
             i.clone()
         });
         // Cluster-mode Node apps are workers of the daemon's primary (Node's own protocol).
-        let worker_id = (info.spec.exec_mode() == crate::protocol::ExecMode::Cluster
-            && info.launch.is_node)
+        // Fork-mode Node apps speak it too, through the preload, for their listening sockets
+        // only; they get an id on the primary but no NODE_UNIQUE_ID.
+        let cluster = info.spec.exec_mode() == crate::protocol::ExecMode::Cluster;
+        let worker_id = info
+            .launch
+            .is_node
             .then(|| self.ctx.primary.next_worker_id());
-        let spawned = match spawn::spawn(&info, &self.ctx.home.root, worker_id) {
+        let spawned = match spawn::spawn(&info, &self.ctx.home.root, worker_id.filter(|_| cluster))
+        {
             Ok(s) => s,
             Err(e) => {
                 let msg = format!("Error: spawn {} failed: {e}\n", info.launch.program);
@@ -464,7 +477,7 @@ impl Task {
         let mut worker = None;
         let channel = match spawned.channel.map(ipc::open) {
             Some(Ok((reader, writer))) => {
-                worker = worker_id.map(|id| self.ctx.primary.attach(id, writer.clone()));
+                worker = worker_id.map(|id| self.ctx.primary.attach(id, writer.clone(), !cluster));
                 tokio::spawn(read_channel(
                     reader,
                     writer.clone(),

@@ -191,11 +191,23 @@ pub struct Spawned {
     pub channel: Option<OwnedFd>,
 }
 
+/// The preload every Node app gets (`--require`): fork-mode listens through the daemon's shared
+/// sockets and HTTP servers drain keep-alive connections when retired (see the file). The
+/// daemon writes it into its home at start, so apps do not depend on where the package lives.
+pub const PRELOAD: &str = include_str!("../../lib/app-preload.js");
+pub const PRELOAD_FILE: &str = "app-preload.js";
+
 /// Starts the child in its own process group (so stop can signal the whole tree), with pipes for
 /// stdio and, for Node, the IPC socketpair dup'ed onto fd 3.
 /// `worker_id` makes the child a Node cluster worker (`NODE_UNIQUE_ID`) of the daemon's primary.
 pub fn spawn(info: &ProcInfo, home: &Path, worker_id: Option<u32>) -> std::io::Result<Spawned> {
     let mut cmd = tokio::process::Command::new(&info.launch.program);
+    let preload = home.join(PRELOAD_FILE);
+    let preloaded = info.launch.is_node && preload.is_file();
+    if preloaded {
+        // Before the app's own node arguments, so that it sees them last.
+        cmd.arg("--require").arg(&preload);
+    }
     cmd.args(&info.launch.args)
         .env_clear()
         .envs(child_env(info, home))
@@ -213,6 +225,10 @@ pub fn spawn(info: &ProcInfo, home: &Path, worker_id: Option<u32>) -> std::io::R
         let child_fd = child.as_raw_fd();
         cmd.env("NODE_CHANNEL_FD", "3")
             .env("NODE_CHANNEL_SERIALIZATION_MODE", "json");
+        if preloaded {
+            // The preload acts only in a direct child of this process (see the file).
+            cmd.env("PM_NATIVE_DAEMON_PID", std::process::id().to_string());
+        }
         if let Some(id) = worker_id {
             cmd.env("NODE_UNIQUE_ID", id.to_string());
         }

@@ -1,0 +1,237 @@
+'use strict';
+// Loaded with `--require` into every Node app the daemon starts (the daemon embeds this file and
+// writes it to its home). It does two things, both for zero-downtime reloads:
+//
+// 1. Fork mode: a server's listen() asks the daemon for the listening socket, in Node's own
+//    cluster protocol (queryServer / listening / close), instead of binding it. The daemon binds
+//    each app's address once and hands the same socket to every instance, so during a reload the
+//    new instance listens while the old one still serves, and the accept queue never closes.
+//    The app still runs as a cluster primary (`cluster.isPrimary` stays true): only the listen
+//    goes through the daemon. Not routed (bound directly, as pm2 does): `exclusive: true`,
+//    port 0, `listen({fd})` and listen on an existing handle.
+// 2. Both modes: when the daemon retires the process (`disconnect`), HTTP servers drain instead
+//    of dropping idle keep-alive connections (Node's server.close() destroys them, and a client
+//    that had just sent its next request on one gets ECONNRESET). They stop accepting, answer
+//    each further request with `Connection: close`, and end a connection only once it has been
+//    idle for IDLE_GRACE_MS.
+//
+// It does nothing in processes the daemon did not start itself (an app's own children inherit
+// execArgv): the daemon's pid must be the parent's.
+
+(function pmNativePreload() {
+  if (typeof process.send !== 'function' || process.env.PM_NATIVE_DAEMON_PID !== String(process.ppid)) return;
+
+  const net = require('net');
+  const path = require('path');
+
+  const IDLE_GRACE_MS = 250;
+  const SWEEP_MS = 50;
+  const isClusterWorker = 'NODE_UNIQUE_ID' in process.env;
+  const app = process.env.name || '';
+  const TRACK = Symbol('pm-native.connections');
+
+  let draining = false;
+  let cluster; // loaded at the first listen(): idle apps do not pay for it
+
+  // --- draining HTTP servers -------------------------------------------------------------
+
+  /** Retiring: set by the daemon's `disconnect` (fork mode) or Node's own (cluster worker). */
+  function retiring() {
+    if (draining) return true;
+    if (!isClusterWorker) return false;
+    cluster = cluster || require('cluster');
+    return Boolean(cluster.worker && cluster.worker.exitedAfterDisconnect);
+  }
+
+  /** HTTP(S) servers only: they are the ones that keep connections alive between requests. */
+  function instrument(server) {
+    if (server[TRACK] || typeof server.closeIdleConnections !== 'function') return;
+    const conns = new Set();
+    server[TRACK] = conns;
+    // TLS servers: the TLS socket is the one that carries the HTTP state.
+    const event = typeof server.addContext === 'function' ? 'secureConnection' : 'connection';
+    server.on(event, (socket) => {
+      conns.add(socket);
+      socket.once('close', () => conns.delete(socket));
+    });
+    server.prependListener('request', (req, res) => {
+      if (draining) res.shouldKeepAlive = false;
+    });
+    const close = server.close;
+    server.close = function pmClose(cb) {
+      if (!retiring()) return close.apply(this, arguments);
+      draining = true;
+      sweep(this);
+      // Only stop accepting: net's close waits for the connections, which the sweep ends.
+      return net.Server.prototype.close.call(this, cb);
+    };
+  }
+
+  /** Ends each connection once it has been idle (no request in progress) for IDLE_GRACE_MS. */
+  function sweep(server) {
+    const conns = server[TRACK];
+    const idleSince = new Map();
+    const timer = setInterval(() => {
+      const now = Date.now();
+      for (const s of conns) {
+        if (s._httpMessage || s.destroyed) {
+          idleSince.delete(s);
+          continue;
+        }
+        const since = idleSince.get(s);
+        if (since === undefined) idleSince.set(s, now);
+        else if (now - since >= IDLE_GRACE_MS) s.destroy();
+      }
+      if (conns.size === 0) clearInterval(timer);
+    }, SWEEP_MS);
+  }
+
+  // --- fork mode: listening sockets from the daemon --------------------------------------
+
+  let seq = 0;
+  const callbacks = new Map();
+  const indexes = new Map();
+  const servers = new Set(); // every server that listened, for the drain
+
+  function send(message, cb) {
+    if (!process.connected) return false;
+    const msg = { cmd: 'NODE_CLUSTER', ...message, seq };
+    if (cb) callbacks.set(seq, cb);
+    seq += 1;
+    return process.send(msg);
+  }
+
+  if (!isClusterWorker) {
+    process.on('internalMessage', (msg, handle) => {
+      if (!msg || msg.cmd !== 'NODE_CLUSTER') return;
+      if (msg.ack !== undefined) {
+        const cb = callbacks.get(msg.ack);
+        callbacks.delete(msg.ack);
+        if (cb) cb(msg, handle);
+      } else if (msg.act === 'disconnect') {
+        drainAll();
+      }
+    });
+  }
+
+  /** Stops every server, lets connections finish, then tells the daemon it may stop us. */
+  function drainAll() {
+    if (draining) return;
+    draining = true;
+    let waiting = 1;
+    const done = () => {
+      if (--waiting === 0) send({ act: 'drained' });
+    };
+    for (const s of servers) {
+      if (!s.listening) continue;
+      waiting++;
+      s.close(done);
+    }
+    done();
+  }
+
+  /** Node's cluster child `_getServer`, answering from the daemon (shared handles only). */
+  function getServer(obj, options, cb) {
+    let address = options.address;
+    if (options.port < 0 && typeof address === 'string') address = path.resolve(address);
+    const indexesKey = [address, options.port, options.addressType, options.fd].join(':');
+    let indexSet = indexes.get(indexesKey);
+    if (indexSet === undefined) {
+      indexSet = { nextIndex: 0, set: new Set() };
+      indexes.set(indexesKey, indexSet);
+    }
+    const index = indexSet.nextIndex++;
+    indexSet.set.add(index);
+    // `pmApp` keys the socket per app: two apps on one port conflict, as without the daemon.
+    const message = { act: 'queryServer', index, data: null, ...options, address, pmApp: app };
+    if (obj._getServerData) message.data = obj._getServerData();
+    // Nothing else may hold the loop open while the answer is on its way.
+    const keepAlive = setInterval(() => {}, 1 << 30);
+    send(message, (reply, handle) => {
+      clearInterval(keepAlive);
+      if (typeof obj._setServerData === 'function') obj._setServerData(reply.data);
+      if (!handle) {
+        removeIndex(indexesKey, index);
+        return cb(reply.errno || -22, null);
+      }
+      const key = reply.key;
+      const close = handle.close;
+      handle.close = function pmHandleClose() {
+        send({ act: 'close', key });
+        removeIndex(indexesKey, index);
+        return close.apply(handle, arguments);
+      };
+      cb(reply.errno, handle);
+    });
+    obj.once('listening', () => {
+      if (!indexes.has(indexesKey)) return;
+      const a = obj.address();
+      send({ ...message, act: 'listening', port: (a && a.port) || options.port });
+    });
+  }
+
+  function removeIndex(indexesKey, index) {
+    const set = indexes.get(indexesKey);
+    if (!set) return;
+    set.set.delete(index);
+    if (set.set.size === 0) indexes.delete(indexesKey);
+  }
+
+  /** Whether these listen() arguments name an address the daemon can share. */
+  function shareable(opts, first) {
+    if (!opts || opts.exclusive) return false;
+    if (opts.fd != null || opts.handle != null || (first && typeof first === 'object' && ('_handle' in first || typeof first.getAsyncId === 'function'))) return false;
+    if (typeof opts.path === 'string') return true;
+    const port = Number(opts.port);
+    return opts.port !== undefined && opts.port !== null && opts.port !== '' && Number.isInteger(port) && port > 0;
+  }
+
+  /**
+   * listen() with Node's cluster path taken, so the socket comes from getServer. With a host,
+   * Node resolves it first (dns.lookup, even for an IP) and listens in the lookup's callback:
+   * that one lookup is wrapped so its callback runs on the cluster path too.
+   */
+  function listenShared(server, origListen, args) {
+    cluster = cluster || require('cluster');
+    if (cluster._getServer !== getServer) cluster._getServer = getServer;
+    const onClusterPath = (fn, self, fnArgs) => {
+      const wasPrimary = cluster.isPrimary;
+      cluster.isPrimary = false;
+      try {
+        return fn.apply(self, fnArgs);
+      } finally {
+        cluster.isPrimary = wasPrimary;
+      }
+    };
+    const dns = require('dns');
+    const lookup = dns.lookup;
+    dns.lookup = function pmLookup(...lookupArgs) {
+      dns.lookup = lookup;
+      const cb = lookupArgs.pop();
+      return lookup.call(this, ...lookupArgs, function pmLookedUp(...r) {
+        return onClusterPath(cb, this, r);
+      });
+    };
+    try {
+      return onClusterPath(origListen, server, args);
+    } finally {
+      dns.lookup = lookup;
+    }
+  }
+
+  const origListen = net.Server.prototype.listen;
+  net.Server.prototype.listen = function listen(...args) {
+    instrument(this);
+    servers.add(this);
+    this.once('close', () => servers.delete(this));
+    if (isClusterWorker || draining) return origListen.apply(this, args);
+    let opts;
+    try {
+      [opts] = net._normalizeArgs(args);
+    } catch {
+      return origListen.apply(this, args);
+    }
+    if (!shareable(opts, args[0])) return origListen.apply(this, args);
+    return listenShared(this, origListen, args);
+  };
+})();
