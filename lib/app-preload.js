@@ -70,6 +70,7 @@
   /** Ends each connection once it has been idle (no request in progress) for IDLE_GRACE_MS. */
   function sweep(server) {
     const conns = server[TRACK];
+    if (conns.size === 0) return;
     const idleSince = new Map();
     const timer = setInterval(() => {
       const now = Date.now();
@@ -84,6 +85,8 @@
       }
       if (conns.size === 0) clearInterval(timer);
     }, SWEEP_MS);
+    // The open connections keep the process alive; the sweep alone must not.
+    timer.unref();
   }
 
   // --- fork mode: listening sockets from the daemon --------------------------------------
