@@ -10,6 +10,7 @@
 //    connections keep-alive and half `Connection: close`, counted per kind (a connection error,
 //    a timeout or a non-200 answer is a failed request). Reference: Node's cluster doing the
 //    textbook rolling restart (cluster-ref.js on SIGUSR2: fork, 'listening', disconnect old).
+//    Then the same with one fork-mode instance (`start http.js`, no -i): pm2 restarts it.
 // c. Reload wall time with 4 workers: from spawning `reload` until the command has returned and
 //    each of the 4 new workers (pids from jlist) has answered a request; HTTP probes on fresh
 //    connections run throughout the reload. Same reference as b, with 4 workers.
@@ -121,8 +122,10 @@ class Servers {
       this.t[key] = { home, tool };
       await tool.ensureDaemon(home);
     }
-    tool.run(home, ['start', HTTP_APP, '-i', String(n), '--name', 'web'], { env: { PORT: String(port) }, timeoutMs: 30000 });
-    await tool.waitOnline(home, n, 30000);
+    // n = 'fork': one fork-mode instance (no -i).
+    const args = ['start', HTTP_APP, '--name', 'web', ...(n === 'fork' ? [] : ['-i', String(n)])];
+    tool.run(home, args, { env: { PORT: String(port) }, timeoutMs: 30000 });
+    await tool.waitOnline(home, n === 'fork' ? 1 : n, 30000);
     await waitForHttp(port, { deadlineMs: 10000 });
     this.t[key].port = port;
   }
@@ -328,7 +331,7 @@ async function reloadWallTime(ctx, sv, keys, n) {
 
 module.exports = {
   id: 'cluster',
-  title: 'Cluster mode, IPC and pools',
+  title: 'Cluster mode and zero-downtime reloads',
   fleets: [],
 
   async run(ctx) {
@@ -350,6 +353,7 @@ module.exports = {
     let tp;
     let rl;
     let rw;
+    let rf;
     try {
       for (const key of tools) await sv.startTool(key, ctx[key], 2);
       await sv.startRef('cluster', 2);
@@ -362,6 +366,10 @@ module.exports = {
 
       rl = await reloadsUnderLoad(ctx, sv, reloadRef ? [...tools, 'cluster'] : tools);
       lap('reloads under load');
+
+      for (const key of tools) await sv.startTool(key, ctx[key], 'fork');
+      rf = await reloadsUnderLoad(ctx, sv, tools);
+      lap('fork-mode reloads under load');
 
       for (const key of tools) await sv.startTool(key, ctx[key], 4);
       await sv.startRef('cluster', 4);
@@ -411,41 +419,46 @@ module.exports = {
       );
     }
 
-    // b. failed requests over rolling reloads, -i 2, under load
-    const refOf = (what) => (reloadRef ? { label: 'node cluster rolling restart', samples: rl[what].cluster } : undefined);
-    const kinds = (k) =>
-      Object.entries(rl.kinds[k] || {})
-        .map(([x, c]) => `${x} ${c}`)
-        .join(', ') || 'none';
-    const sideKey = (key, what) => (key === 'pm' ? pmSide(rl[what].pm, rl.run.errors.pm) : side(rl[what][key], rl.run.errors[key]));
-    rows.push(
-      row({
-        scenario: SCENARIO,
-        metric: `cluster -i 2: failed requests over ${RELOADS} rolling reloads, Connection: close`,
-        unit: 'count',
-        pm: sideKey('pm', 'close'),
-        pm2: sideKey('pm2', 'close'),
-        ref: refOf('close'),
-        absTarget: { stat: 'max', op: '<=', value: 0, text: '0 failed' },
-        note:
-          `bench/apps/loadgen.js with ${RELOAD_CONNECTIONS} connections (half keep-alive, half Connection: close) saturating the ${cores} cores while \`reload\` runs ${RELOADS} times back to back (${rl.reps} run${rl.reps > 1 ? 's' : ''} each${reloadRef ? '' : '; the reference runs in full runs only'}); ` +
-          `failed = connection error, reset, no answer within ${RELOAD_TIMEOUT_MS / 1000} s, or non-200. Requests served per run: pm-native ${fmtMed(rl.served.pm)}, pm2 ${fmtMed(rl.served.pm2)}${reloadRef ? `, node ${fmtMed(rl.served.cluster)}` : ''}; ` +
-          `one reload under this load (median, max): pm-native ${fmtMedMax(rl.cmdMs.pm)}, pm2 ${fmtMedMax(rl.cmdMs.pm2)}${reloadRef ? `, node ${fmtMedMax(rl.cmdMs.cluster)}` : ''}. ` +
-          `Failure kinds (both connection kinds): pm-native ${kinds('pm')}; pm2 ${kinds('pm2')}${reloadRef ? `; node ${kinds('cluster')}` : ''}`,
-      }),
-    );
-    rows.push(
-      row({
-        scenario: SCENARIO,
-        metric: `cluster -i 2: failed requests over ${RELOADS} rolling reloads, keep-alive`,
-        unit: 'count',
-        pm: sideKey('pm', 'ka'),
-        pm2: sideKey('pm2', 'ka'),
-        ref: refOf('ka'),
-        absTarget: { stat: 'max', op: '<=', value: 0, text: '0 failed' },
-        note: "same runs. A keep-alive request that races the old worker's server.close() (Node closes idle keep-alive sockets at once, also on cluster disconnect) fails with ECONNRESET or a close before the answer; Node's own cluster rolling restart does the same. Browsers retry such a request on a new connection; Node's http client does not",
-      }),
-    );
+    // b. failed requests over rolling reloads under load: cluster -i 2, then one fork instance
+    const reloadRows = (r, what, withRef) => {
+      const refOf = (k) => (withRef ? { label: 'node cluster rolling restart', samples: r[k].cluster } : undefined);
+      const kinds = (k) =>
+        Object.entries(r.kinds[k] || {})
+          .map(([x, c]) => `${x} ${c}`)
+          .join(', ') || 'none';
+      const sideKey = (key, k) => (key === 'pm' ? pmSide(r[k].pm, r.run.errors.pm) : side(r[k][key], r.run.errors[key]));
+      rows.push(
+        row({
+          scenario: SCENARIO,
+          metric: `${what}: failed requests over ${RELOADS} reloads, Connection: close`,
+          unit: 'count',
+          pm: sideKey('pm', 'close'),
+          pm2: sideKey('pm2', 'close'),
+          ref: refOf('close'),
+          absTarget: { stat: 'max', op: '<=', value: 0, text: '0 failed' },
+          note:
+            `bench/apps/loadgen.js with ${RELOAD_CONNECTIONS} connections (half keep-alive, half Connection: close) saturating the ${cores} cores while \`reload\` runs ${RELOADS} times back to back (${r.reps} run${r.reps > 1 ? 's' : ''} each${withRef || what.startsWith('fork') ? '' : '; the reference runs in full runs only'}); ` +
+            `failed = connection error, reset, no answer within ${RELOAD_TIMEOUT_MS / 1000} s, or non-200. Requests served per run: pm-native ${fmtMed(r.served.pm)}, pm2 ${fmtMed(r.served.pm2)}${withRef ? `, node ${fmtMed(r.served.cluster)}` : ''}; ` +
+            `one reload under this load (median, max): pm-native ${fmtMedMax(r.cmdMs.pm)}, pm2 ${fmtMedMax(r.cmdMs.pm2)}${withRef ? `, node ${fmtMedMax(r.cmdMs.cluster)}` : ''}. ` +
+            `Failure kinds (both connection kinds): pm-native ${kinds('pm')}; pm2 ${kinds('pm2')}${withRef ? `; node ${kinds('cluster')}` : ''}`,
+        }),
+      );
+      rows.push(
+        row({
+          scenario: SCENARIO,
+          metric: `${what}: failed requests over ${RELOADS} reloads, keep-alive`,
+          unit: 'count',
+          pm: sideKey('pm', 'ka'),
+          pm2: sideKey('pm2', 'ka'),
+          ref: refOf('ka'),
+          absTarget: { stat: 'max', op: '<=', value: 0, text: '0 failed' },
+          note:
+            "same runs. Node's server.close() (on cluster disconnect too) destroys idle keep-alive connections, so a request the client has just sent on one fails with ECONNRESET: Node's own cluster rolling restart loses those. pm-native's preload drains instead (Connection: close on further answers, idle connections ended after 250 ms)",
+        }),
+      );
+    };
+    reloadRows(rl, 'cluster -i 2', reloadRef);
+    reloadRows(rf, 'fork mode, 1 instance', false);
 
     // c. reload wall time, -i 4
     rows.push(
