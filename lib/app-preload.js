@@ -26,6 +26,7 @@
 
   const IDLE_GRACE_MS = 250;
   const SWEEP_MS = 50;
+  const HOLD_MS = 1000;
   const isClusterWorker = 'NODE_UNIQUE_ID' in process.env;
   const app = process.env.name || '';
   const TRACK = Symbol('pm-native.connections');
@@ -123,7 +124,13 @@
     draining = true;
     let waiting = 1;
     const done = () => {
-      if (--waiting === 0) send({ act: 'drained' });
+      if (--waiting !== 0) return;
+      send({ act: 'drained' });
+      // The daemon now stops us as pm2 would (kill_signal, or the shutdown message). An app
+      // whose server was all that kept it alive would otherwise exit first, skipping its own
+      // SIGINT handler; the hold is short, so an app whose handler waits for its loop to
+      // empty still exits well within kill_timeout.
+      setTimeout(() => {}, HOLD_MS);
     };
     for (const s of servers) {
       if (!s.listening) continue;
