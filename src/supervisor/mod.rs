@@ -449,8 +449,16 @@ impl Task {
             .launch
             .is_node
             .then(|| self.ctx.primary.next_worker_id());
-        let spawned = match spawn::spawn(&info, &self.ctx.home.root, worker_id.filter(|_| cluster))
-        {
+        // fork/exec waits until the child has exec'd, which takes long when fifty apps start
+        // at once on a loaded machine: off the runtime thread, the launches overlap.
+        let spawned = {
+            let (info, home) = (info.clone(), self.ctx.home.root.clone());
+            let unique_id = worker_id.filter(|_| cluster);
+            tokio::task::spawn_blocking(move || spawn::spawn(&info, &home, unique_id))
+                .await
+                .unwrap_or_else(|e| Err(std::io::Error::other(e)))
+        };
+        let spawned = match spawned {
             Ok(s) => s,
             Err(e) => {
                 let msg = format!("Error: spawn {} failed: {e}\n", info.launch.program);
