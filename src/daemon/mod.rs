@@ -34,6 +34,8 @@ pub struct Daemon {
     /// "already launched" check.
     start_lock: tokio::sync::Mutex<()>,
     shutdown: Notify,
+    /// Poked after each request; see [`give_back_memory`].
+    settled: Notify,
     /// `node --version` per interpreter, asked once (pm2 shows it as `node_version`).
     node_versions: Mutex<std::collections::HashMap<String, String>>,
 }
@@ -52,6 +54,7 @@ impl Daemon {
             registry: Mutex::new(Registry::default()),
             start_lock: tokio::sync::Mutex::new(()),
             shutdown: Notify::new(),
+            settled: Notify::new(),
             node_versions: Mutex::new(Default::default()),
         }
     }
@@ -101,6 +104,11 @@ impl Daemon {
 
     pub fn request_shutdown(&self) {
         self.shutdown.notify_one();
+    }
+
+    /// A request was answered: memory may be given back once things are quiet.
+    pub fn request_done(&self) {
+        self.settled.notify_one();
     }
 
     fn render(&self, infos: &[ProcInfo]) -> Vec<serde_json::Value> {
@@ -333,6 +341,25 @@ impl Daemon {
     }
 }
 
+/// Returns freed heap to the system once requests have stopped for a moment. A `start` of
+/// fifty apps or a `jlist` of them allocates megabytes for a few milliseconds, and malloc
+/// keeps such peaks; the daemon's resident size is part of what it promises.
+async fn give_back_memory(daemon: Arc<Daemon>) {
+    const QUIET: std::time::Duration = std::time::Duration::from_millis(500);
+    loop {
+        daemon.settled.notified().await;
+        while tokio::time::timeout(QUIET, daemon.settled.notified())
+            .await
+            .is_ok()
+        {}
+        #[cfg(target_env = "gnu")]
+        // SAFETY: malloc_trim only releases free memory; it is safe to call at any time.
+        unsafe {
+            libc::malloc_trim(0);
+        }
+    }
+}
+
 /// Binds the control socket, refusing to replace a daemon that still answers on it.
 fn bind(home: &Home) -> anyhow::Result<tokio::net::UnixListener> {
     let path = home.rpc_socket();
@@ -369,12 +396,14 @@ pub async fn run(home: Home, shutdown: impl Future<Output = ()>) -> anyhow::Resu
         std::process::id()
     );
     let server = tokio::spawn(server::serve(listener, daemon.clone()));
+    let trimmer = tokio::spawn(give_back_memory(daemon.clone()));
     tokio::select! {
         _ = shutdown => {}
         _ = daemon.shutdown.notified() => {}
     }
     daemon.stop_all().await;
     server.abort();
+    trimmer.abort();
     let _ = std::fs::remove_file(home.rpc_socket());
     let _ = std::fs::remove_file(home.pid_file());
     eprintln!(
@@ -392,8 +421,18 @@ pub fn main(home: Home) -> anyhow::Result<()> {
     unsafe { libc::syscall(libc::SYS_close_range, 3u32, u32::MAX, 0u32) };
     nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(0o022));
     let _ = std::env::set_current_dir("/");
+    // Blocking threads only run spawns (see Task::launch): a few, and not kept long, since
+    // each idle one holds its stack and the daemon's memory is part of what it promises.
+    #[cfg(target_env = "gnu")]
+    // SAFETY: set before any other thread exists. One malloc arena: the blocking threads only
+    // spawn, and an arena each would keep memory the daemon does not need.
+    unsafe {
+        libc::mallopt(libc::M_ARENA_MAX, 1);
+    }
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
+        .max_blocking_threads(8)
+        .thread_keep_alive(std::time::Duration::from_secs(2))
         .build()
         .context("cannot start the runtime")?;
     rt.block_on(async {
