@@ -188,8 +188,8 @@ impl Daemon {
             Request::Restart(r) => {
                 let list = self.resolve(&r.targets)?;
                 let make = move |reply| Control::Restart {
-                    env: r.update_env.clone(),
-                    app_env: r.app_env.clone(),
+                    env: r.update_env.clone().map(Box::new),
+                    app_env: r.app_env.clone().map(Box::new),
                     graceful: r.graceful,
                     reply,
                 };

@@ -53,10 +53,11 @@ pub enum Control {
     Start(Reply),
     Stop(Reply),
     Restart {
-        /// `--update-env`: the caller's environment replaces the stored one.
-        env: Option<Env>,
+        /// `--update-env`: the caller's environment replaces the stored one. Boxed, as is
+        /// `app_env`: every instance's queue allocates slots of the largest variant.
+        env: Option<Box<Env>>,
         /// From an ecosystem file: the app's `env` replaces the stored one.
-        app_env: Option<Env>,
+        app_env: Option<Box<Env>>,
         /// `reload`: start the replacement before stopping the old process.
         graceful: bool,
         reply: Reply,
@@ -362,10 +363,10 @@ impl Task {
                 }
                 self.with_info(|i| {
                     if let Some(env) = env {
-                        i.env = env;
+                        i.env = *env;
                     }
                     if let Some(app_env) = app_env {
-                        i.spec.env = app_env;
+                        i.spec.env = *app_env;
                     }
                     if was_running {
                         i.restart_time += 1;
