@@ -27,7 +27,8 @@
   const IDLE_GRACE_MS = 250;
   const SWEEP_MS = 50;
   const HOLD_MS = 1000;
-  const isClusterWorker = 'NODE_UNIQUE_ID' in process.env;
+  // Not NODE_UNIQUE_ID: a cluster worker deletes it before preloads run.
+  const isClusterWorker = process.env.exec_mode === 'cluster_mode';
   const app = process.env.name || '';
   const TRACK = Symbol('pm-native.connections');
 
