@@ -172,6 +172,8 @@ async function main() {
   console.log(`Total ${result.durationSec} s.`);
   if (!opts.only || opts.save) {
     const files = report.writeResults(path.join(__dirname, 'results'), result);
+    const readme = path.join(__dirname, '..', 'README.md');
+    if (report.embedInReadme(readme, report.markdown(result))) files.push(readme);
     console.log(`Wrote ${files.map((f) => path.relative(process.cwd(), f)).join(', ')}`);
   }
   return leftover.length ? 1 : 0;

@@ -153,4 +153,23 @@ function writeResults(dir, result) {
   return files;
 }
 
-module.exports = { sortRows, notes, finalizeRow, finalizeAA, textTable, aaLines, machine, describeMachine, markdown, writeResults };
+const README_START = '<!-- bench:start -->';
+const README_END = '<!-- bench:end -->';
+
+/**
+ * Puts latest.md into README.md between the bench markers, so the README's table is always the
+ * last saved run. Returns false (and changes nothing) when the markers are missing.
+ */
+function embedInReadme(readmePath, md) {
+  const text = fs.readFileSync(readmePath, 'utf8');
+  const a = text.indexOf(README_START);
+  const b = text.indexOf(README_END);
+  if (a < 0 || b < a) return false;
+  const next = `${text.slice(0, a + README_START.length)}\n${md.trimEnd()}\n${text.slice(b)}`;
+  const tmp = `${readmePath}.tmp${process.pid}`;
+  fs.writeFileSync(tmp, next);
+  fs.renameSync(tmp, readmePath);
+  return true;
+}
+
+module.exports = { sortRows, notes, finalizeRow, finalizeAA, textTable, aaLines, machine, describeMachine, markdown, writeResults, embedInReadme };
