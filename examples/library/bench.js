@@ -4,7 +4,7 @@
 // streaming, small and 64 KB messages), and pm-native's Pool against a hand-written
 // child_process pool, piscina and workerpool (both threads) on a trivial task.
 //
-//   node examples/library/bench.js            # 5 interleaved repetitions per row, median shown
+//   node examples/library/bench.js            # 9 interleaved repetitions per row, median shown
 //   node examples/library/bench.js --quick    # 3 repetitions, fewer messages
 //   node examples/library/bench.js --only stream,pool   # rows whose label contains a word
 //   node examples/library/bench.js --json     # raw samples as JSON on stdout (npm run bench reads them)
@@ -20,7 +20,9 @@ const QUICK = process.argv.includes('--quick');
 const JSON_OUT = process.argv.includes('--json');
 const report = { node: process.version, cpus: os.cpus().length, reps: 0, poolSize: 0, rows: [] };
 const print = (line) => (JSON_OUT ? undefined : console.log(line));
-const REPS = QUICK ? 3 : 5;
+// Round trips are bimodal (parent and child on one core or two, as the scheduler decides), so
+// full runs take more repetitions than the bench's usual 5 for a stable median.
+const REPS = QUICK ? 3 : 9;
 const ONLY = (() => {
   const i = process.argv.indexOf('--only');
   return i > 0 ? process.argv[i + 1].split(',') : null;
