@@ -152,3 +152,26 @@ test('a caller variable named like a pm2 field does not override it', async () =
   assert.equal(ctx.pm(['ls']).stdout.includes('evil'), false);
   ctx.ok(['delete', 'clash']);
 });
+
+test('instance_var names the instance variable and increment_var counts up from the app env, as pm2 does', async () => {
+  const dir = fs.mkdtempSync(path.join(ctx.home, 'inst-'));
+  ctx.write('inst.js', `require('fs').writeFileSync(require('path').join(${JSON.stringify(dir)}, process.pid + '.json'), JSON.stringify(process.env));\nsetInterval(() => {}, 1000);\n`);
+  const eco = ctx.write(
+    'inst.config.js',
+    `module.exports = { apps: [{ name: 'inst', script: 'inst.js', instances: 3, exec_mode: 'fork', instance_var: 'INSTANCE_ID', increment_var: 'PORT', env: { PORT: 4000 } }] };\n`,
+  );
+  ctx.ok(['start', eco]);
+  const procs = await ctx.online('inst', { count: 3 });
+  const envs = await waitFor(() => {
+    const files = fs.readdirSync(dir);
+    return files.length === 3 && files.map((f) => JSON.parse(fs.readFileSync(path.join(dir, f), 'utf8')));
+  }, { message: 'three env dumps' });
+  const seen = envs.map((e) => [e.INSTANCE_ID, e.PORT, e.NODE_APP_INSTANCE]).sort();
+  assert.deepEqual(seen, [
+    ['0', '4000', undefined],
+    ['1', '4001', undefined],
+    ['2', '4002', undefined],
+  ]);
+  assert.deepEqual(procs.map((p) => p.pm2_env.instance_var), ['INSTANCE_ID', 'INSTANCE_ID', 'INSTANCE_ID']);
+  ctx.ok(['delete', 'inst']);
+});
