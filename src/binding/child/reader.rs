@@ -44,6 +44,8 @@ pub struct LineBuf {
     scanned: usize,
     /// End of the complete lines in `buf`.
     complete: usize,
+    /// The last read returned less than it had room for: the socket was empty then.
+    partial: bool,
 }
 
 impl Default for LineBuf {
@@ -54,6 +56,7 @@ impl Default for LineBuf {
             filled: 0,
             scanned: 0,
             complete: 0,
+            partial: false,
         }
     }
 }
@@ -79,13 +82,21 @@ impl LineBuf {
             }
             self.buf.resize(self.buf.len() * 2, 0);
         }
+        let room = self.buf.len() - self.filled;
         let n = recv_into(fd, &mut self.buf[self.filled..])?;
+        self.partial = n < room;
         self.filled += n;
         if let Some(nl) = memchr::memrchr(b'\n', &self.buf[self.scanned..self.filled]) {
             self.complete = self.scanned + nl + 1;
         }
         self.scanned = self.filled;
         Ok(n)
+    }
+
+    /// Whether the last read came back short, so another would only say EAGAIN (libuv's
+    /// `UV_HANDLE_READ_PARTIAL`): with a level-triggered poll, more data wakes us again.
+    pub fn drained(&self) -> bool {
+        self.partial
     }
 
     /// Moves the unread bytes to the front of the buffer.

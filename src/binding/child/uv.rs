@@ -261,6 +261,8 @@ impl MainReader {
         while total < READ_BUDGET && self.lines.has_room() {
             match self.lines.read_from(fd) {
                 Ok(0) => return Read::Eof,
+                // A short read emptied the socket: skip the read that would say EAGAIN.
+                Ok(_) if self.lines.drained() => return Read::Drained,
                 Ok(n) => total += n,
                 Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return Read::Drained,
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
