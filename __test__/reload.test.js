@@ -207,3 +207,28 @@ test('fork mode: an app that does not listen is restarted in place, without wait
   assert.equal(isAlive(before.pid), false);
   ctx.ok(['delete', 'quiet']);
 });
+
+test('fork mode: an app that closed its IPC channel still listens, bound directly', async () => {
+  const port = await freePort();
+  ctx.write(
+    'lonely.js',
+    `process.disconnect();
+require('http').createServer((req, res) => res.end(String(process.pid))).listen(Number(process.env.PORT), '127.0.0.1');
+`,
+  );
+  ctx.ok(['start', 'lonely.js', '--name', 'lonely'], { env: { PORT: String(port) } });
+  const [p] = await ctx.online('lonely');
+  const pid = await waitFor(
+    () =>
+      new Promise((resolve) => {
+        http.get({ host: '127.0.0.1', port, agent: false }, (res) => {
+          let body = '';
+          res.on('data', (d) => (body += d));
+          res.on('end', () => resolve(Number(body)));
+        }).on('error', () => resolve(false));
+      }),
+    { message: 'the app answers' },
+  );
+  assert.equal(pid, p.pid);
+  ctx.ok(['delete', 'lonely']);
+});

@@ -98,12 +98,14 @@
   const indexes = new Map();
   const servers = new Set(); // every server that listened, for the drain
 
+  /** Sends to the daemon; false when there is no channel (then `cb` is never called). */
   function send(message, cb) {
     if (!process.connected) return false;
     const msg = { cmd: 'NODE_CLUSTER', ...message, seq };
     if (cb) callbacks.set(seq, cb);
     seq += 1;
-    return process.send(msg);
+    process.send(msg);
+    return true;
   }
 
   if (!isClusterWorker) {
@@ -156,9 +158,17 @@
     // `pmApp` keys the socket per app: two apps on one port conflict, as without the daemon.
     const message = { act: 'queryServer', index, data: null, ...options, address, pmApp: app };
     if (obj._getServerData) message.data = obj._getServerData();
-    // Nothing else may hold the loop open while the answer is on its way.
-    const keepAlive = setInterval(() => {}, 1 << 30);
-    send(message, (reply, handle) => {
+    // Nothing else may hold the loop open while the answer is on its way. If the channel
+    // closes meanwhile (the daemon died), the listen fails with ECONNRESET instead of waiting
+    // for ever. (Polled: a 'disconnect' listener would keep every app's channel referenced.)
+    const id = seq;
+    const keepAlive = setInterval(() => {
+      const cb = callbacks.get(id);
+      if (process.connected || !cb) return;
+      callbacks.delete(id);
+      cb({ errno: -104 /* UV_ECONNRESET */ }, null);
+    }, 250);
+    const asked = send(message, (reply, handle) => {
       clearInterval(keepAlive);
       if (typeof obj._setServerData === 'function') obj._setServerData(reply.data);
       if (!handle) {
@@ -174,6 +184,12 @@
       };
       cb(reply.errno, handle);
     });
+    if (!asked) {
+      clearInterval(keepAlive);
+      removeIndex(indexesKey, index);
+      // Asynchronously, as Node reports a failed bind.
+      return process.nextTick(cb, -104 /* UV_ECONNRESET */, null);
+    }
     obj.once('listening', () => {
       if (!indexes.has(indexesKey)) return;
       const a = obj.address();
@@ -235,7 +251,8 @@
     instrument(this);
     servers.add(this);
     this.once('close', () => servers.delete(this));
-    if (isClusterWorker || draining) return origListen.apply(this, args);
+    // Without a channel (closed by the app) there is no daemon to ask: bind as Node would.
+    if (isClusterWorker || draining || !process.connected) return origListen.apply(this, args);
     let opts;
     try {
       [opts] = net._normalizeArgs(args);
