@@ -22,8 +22,9 @@ process.send({ up: process.pid });
   // Starts a grandchild that ignores SIGINT, reports both pids, then idles.
   'tree.js': `
 const { spawn } = require('child_process');
-const g = spawn(process.execPath, ['-e', "process.on('SIGINT', () => {}); setInterval(() => {}, 1000)"], { stdio: 'ignore' });
-process.send({ child: process.pid, grandchild: g.pid });
+// The grandchild says so once it ignores SIGINT: reported earlier, a stop could beat its handler.
+const g = spawn(process.execPath, ['-e', "process.on('SIGINT', () => {}); process.stdout.write('ready'); setInterval(() => {}, 1000)"], { stdio: ['ignore', 'pipe', 'ignore'] });
+g.stdout.once('data', () => process.send({ child: process.pid, grandchild: g.pid }));
 setInterval(() => {}, 1000);
 `,
   'loud.js': "process.stdout.write('to stdout\\n'); process.stderr.write('to stderr\\n');\n",
