@@ -65,7 +65,7 @@ pub(super) async fn terminate(
     // the rest of the grace period, then SIGKILL.
     while killpg(pgid, None).is_ok() {
         if tokio::time::Instant::now() >= deadline {
-            let _ = killpg(pgid, Signal::SIGKILL);
+            signal::kill_group(pgid).await;
             break;
         }
         tokio::time::sleep(Duration::from_millis(20)).await;

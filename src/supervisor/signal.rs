@@ -1,6 +1,9 @@
 //! Signal names are parsed once, at the edge: `SIGINT`, `sigint`, `INT` and `2` all work.
 
-use nix::sys::signal::Signal;
+use std::time::Duration;
+
+use nix::sys::signal::{killpg, Signal};
+use nix::unistd::Pid;
 
 pub fn parse(text: &str) -> Result<Signal, String> {
     let t = text.trim();
@@ -15,6 +18,21 @@ pub fn parse(text: &str) -> Result<Signal, String> {
     };
     name.parse::<Signal>()
         .map_err(|_| format!("unknown signal {text}"))
+}
+
+/// SIGKILL to what is left of a process group, then a short wait for it to be gone: the
+/// signal is delivered asynchronously, and a stop that returned while a grandchild was still
+/// dying would break its promise. Bounded, because members that are already zombies stay in
+/// the group until their (new) parent reaps them.
+pub async fn kill_group(pgid: Pid) {
+    const SETTLE: Duration = Duration::from_millis(300);
+    if killpg(pgid, Signal::SIGKILL).is_err() {
+        return;
+    }
+    let until = tokio::time::Instant::now() + SETTLE;
+    while killpg(pgid, None).is_ok() && tokio::time::Instant::now() < until {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
 }
 
 #[cfg(test)]

@@ -271,7 +271,7 @@ async fn terminate(child: &mut Launched, cfg: &Config) -> Option<std::process::E
     // The leader is gone; a grandchild ignoring the signal gets the rest of the grace period.
     while killpg(pgid, None).is_ok() {
         if tokio::time::Instant::now() >= deadline {
-            let _ = killpg(pgid, Signal::SIGKILL);
+            crate::supervisor::signal::kill_group(pgid).await;
             break;
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
