@@ -177,7 +177,9 @@ test('fork mode, one instance: reload under load loses nothing and still stops t
 test('fork mode: a host name is resolved and shared too; another app on the same port gets EADDRINUSE', async () => {
   const port = await freePort();
   ctx.write('server.js', SERVER);
-  ctx.ok(['start', 'server.js', '--name', 'byname'], { env: { PORT: String(port), HOST: 'localhost' } });
+  // ipv4first: localhost is 127.0.0.1 then, wherever ::1 is listed first.
+  const v4 = ['--node-args', '--dns-result-order=ipv4first'];
+  ctx.ok(['start', 'server.js', '--name', 'byname', ...v4], { env: { PORT: String(port), HOST: 'localhost' } });
   await ctx.online('byname');
   await waitFor(() => get(port).then(() => true, () => false), { message: 'port answering' });
   const [before] = ctx.procs('byname');
@@ -186,7 +188,7 @@ test('fork mode: a host name is resolved and shared too; another app on the same
   assert.notEqual(ctx.procs('byname')[0].pid, before.pid);
   assert.ok((await get(port)).pid > 0);
 
-  ctx.ok(['start', 'server.js', '--name', 'intruder', '--max-restarts', '1'], { env: { PORT: String(port), HOST: 'localhost' } });
+  ctx.ok(['start', 'server.js', '--name', 'intruder', '--max-restarts', '1', ...v4], { env: { PORT: String(port), HOST: 'localhost' } });
   const errLog = path.join(ctx.home, 'logs', 'intruder-error.log');
   await waitFor(() => fs.existsSync(errLog) && /EADDRINUSE/.test(fs.readFileSync(errLog, 'utf8')), { message: 'EADDRINUSE in the log' });
   const seen = await seenAll(port, [ctx.procs('byname')[0].pid]);
