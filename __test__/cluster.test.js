@@ -4,9 +4,8 @@
 
 const { test, after } = require('node:test');
 const assert = require('node:assert/strict');
-const http = require('node:http');
-const net = require('node:net');
 const { makeCtx, waitFor, isAlive } = require('./helpers');
+const { freePort, get, seenAll, loadLoop } = require('./http-helpers');
 
 const ctx = makeCtx();
 after(() => ctx.cleanup());
@@ -20,39 +19,6 @@ http.createServer((req, res) => {
     instance: process.env.NODE_APP_INSTANCE }));
 }).listen(Number(process.env.PORT), '127.0.0.1');
 `;
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-function get(port) {
-  return new Promise((resolve, reject) => {
-    const req = http.get({ host: '127.0.0.1', port, path: '/', agent: false }, (res) => {
-      let body = '';
-      res.on('data', (d) => (body += d));
-      res.on('end', () => resolve(JSON.parse(body)));
-    });
-    req.on('error', reject);
-    req.setTimeout(5000, () => req.destroy(new Error('timeout')));
-  });
-}
-
-/** Requests until every pid in `pids` has answered (bounded). */
-async function seenAll(port, pids, max = 400) {
-  const seen = new Map();
-  for (let i = 0; i < max && seen.size < pids.length; i++) {
-    const r = await get(port);
-    seen.set(r.pid, r);
-  }
-  return seen;
-}
 
 test('-i 2: two cluster workers share the port, both serve, instances 0 and 1', async () => {
   const port = await freePort();
@@ -90,41 +56,6 @@ test('a crashed worker is replaced while the other keeps serving', async () => {
   const seen = await seenAll(port, again.map((p) => p.pid));
   assert.equal(seen.size, 2, 'the replacement serves too');
 });
-
-/** Sends requests back to back (Connection: close and keep-alive alternately) until `stop()`. */
-function loadLoop(port) {
-  const agent = new http.Agent({ keepAlive: true, maxSockets: 4 });
-  const stats = { ok: 0, failed: 0, errors: [] };
-  let running = true;
-  const one = (keepAlive) =>
-    new Promise((resolve) => {
-      const req = http.get({ host: '127.0.0.1', port, path: '/', agent: keepAlive ? agent : false }, (res) => {
-        res.resume();
-        res.on('end', () => {
-          if (res.statusCode === 200) stats.ok++;
-          else stats.failed++;
-          resolve();
-        });
-      });
-      req.on('error', (e) => {
-        stats.failed++;
-        stats.errors.push(e.code || e.message);
-        resolve();
-      });
-      req.setTimeout(5000, () => req.destroy(new Error('timeout')));
-    });
-  const workers = [0, 1, 2, 3].map(async (w) => {
-    for (let i = 0; running && i < 200000; i++) await one(w % 2 === 0);
-  });
-  return {
-    stats,
-    async stop() {
-      running = false;
-      await Promise.all(workers);
-      agent.destroy();
-    },
-  };
-}
 
 test('rolling reload under load: 5 reloads, no failed request, every pid replaced', async () => {
   const before = await ctx.online('web', { count: 2 });

@@ -8,9 +8,9 @@ const { test, after } = require('node:test');
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const http = require('node:http');
-const net = require('node:net');
 const path = require('node:path');
 const { makeCtx, waitFor, isAlive } = require('./helpers');
+const { freePort, get, seenAll, loadLoop } = require('./http-helpers');
 
 const ctx = makeCtx();
 after(() => ctx.cleanup());
@@ -30,79 +30,9 @@ process.on('SIGINT', () => {
 });
 `;
 
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-function get(port) {
-  return new Promise((resolve, reject) => {
-    const req = http.get({ host: '127.0.0.1', port, path: '/', agent: false }, (res) => {
-      let body = '';
-      res.on('data', (d) => (body += d));
-      res.on('end', () => resolve(JSON.parse(body)));
-    });
-    req.on('error', reject);
-    req.setTimeout(5000, () => req.destroy(new Error('timeout')));
-  });
-}
-
-/** Requests until every pid in `pids` has answered (bounded). */
-async function seenAll(port, pids, max = 400) {
-  const seen = new Map();
-  for (let i = 0; i < max && seen.size < pids.length; i++) {
-    const r = await get(port);
-    seen.set(r.pid, r);
-  }
-  return seen;
-}
-
-/** 8 loops back to back, half on keep-alive connections, half Connection: close, until stop(). */
-function loadLoop(port) {
-  const agent = new http.Agent({ keepAlive: true, maxSockets: 4 });
-  const stats = { ok: 0, keepAliveOk: 0, failed: 0, errors: [] };
-  let running = true;
-  const one = (keepAlive) =>
-    new Promise((resolve) => {
-      const req = http.get({ host: '127.0.0.1', port, path: '/', agent: keepAlive ? agent : false }, (res) => {
-        res.resume();
-        res.on('end', () => {
-          if (res.statusCode === 200) {
-            stats.ok++;
-            if (keepAlive) stats.keepAliveOk++;
-          } else stats.failed++;
-          resolve();
-        });
-      });
-      req.on('error', (e) => {
-        stats.failed++;
-        stats.errors.push(e.code || e.message);
-        resolve();
-      });
-      req.setTimeout(5000, () => req.destroy(new Error('timeout')));
-    });
-  const loops = Array.from({ length: 8 }, async (_, w) => {
-    for (let i = 0; running && i < 200000; i++) await one(w % 2 === 0);
-  });
-  return {
-    stats,
-    async stop() {
-      running = false;
-      await Promise.all(loops);
-      agent.destroy();
-    },
-  };
-}
-
 /** 5 reloads of `name` under load; every instance gets a new pid each time, no request fails. */
 async function reloadUnderLoad(name, port, count) {
-  const load = loadLoop(port);
+  const load = loadLoop(port, { loops: 8 });
   let pids = ctx.procs(name).map((p) => p.pid);
   try {
     for (let i = 0; i < 5; i++) {
