@@ -63,13 +63,7 @@ pub(super) async fn terminate(
     };
     // The leader is gone; anything left in its group (a grandchild ignoring the signal) gets
     // the rest of the grace period, then SIGKILL.
-    while killpg(pgid, None).is_ok() {
-        if tokio::time::Instant::now() >= deadline {
-            signal::kill_group(pgid).await;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    signal::end_group(pgid, deadline).await;
     if let Some(w) = running.worker.as_ref() {
         running.primary.worker_gone(w.id);
     }

@@ -20,18 +20,22 @@ pub fn parse(text: &str) -> Result<Signal, String> {
         .map_err(|_| format!("unknown signal {text}"))
 }
 
-/// SIGKILL to what is left of a process group, then a short wait for it to be gone: the
-/// signal is delivered asynchronously, and a stop that returned while a grandchild was still
-/// dying would break its promise. Bounded, because members that are already zombies stay in
-/// the group until their (new) parent reaps them.
-pub async fn kill_group(pgid: Pid) {
+/// After the group's leader has exited: whatever is left in the group (a grandchild ignoring
+/// the stop signal) gets until `deadline`, then SIGKILL. Returns once the group is gone, or
+/// shortly after the SIGKILL: the kill is delivered asynchronously, and members that are
+/// already zombies stay in the group until their new parent reaps them.
+pub async fn end_group(pgid: Pid, deadline: tokio::time::Instant) {
     const SETTLE: Duration = Duration::from_millis(300);
-    if killpg(pgid, Signal::SIGKILL).is_err() {
-        return;
-    }
-    let until = tokio::time::Instant::now() + SETTLE;
-    while killpg(pgid, None).is_ok() && tokio::time::Instant::now() < until {
-        tokio::time::sleep(Duration::from_millis(5)).await;
+    while killpg(pgid, None).is_ok() {
+        if tokio::time::Instant::now() >= deadline {
+            let _ = killpg(pgid, Signal::SIGKILL);
+            let until = tokio::time::Instant::now() + SETTLE;
+            while killpg(pgid, None).is_ok() && tokio::time::Instant::now() < until {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
 

@@ -269,12 +269,6 @@ async fn terminate(child: &mut Launched, cfg: &Config) -> Option<std::process::E
         }
     };
     // The leader is gone; a grandchild ignoring the signal gets the rest of the grace period.
-    while killpg(pgid, None).is_ok() {
-        if tokio::time::Instant::now() >= deadline {
-            crate::supervisor::signal::kill_group(pgid).await;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    crate::supervisor::signal::end_group(pgid, deadline).await;
     status
 }
