@@ -10,6 +10,7 @@ use tokio::sync::mpsc;
 
 use super::{now_ms, policy, signal, Ctx, Event, Running};
 use crate::ipc;
+use crate::protocol::ExecMode;
 
 /// pm2's stop: `kill_signal` (or the `shutdown` message) to the whole group, SIGKILL after
 /// `kill_timeout`, and the group is gone before this returns, grandchildren included. A cluster
@@ -26,7 +27,7 @@ pub(super) async fn terminate(
     let mut sent = false;
     if let (true, Some(w)) = (disconnect, running.worker.as_ref()) {
         sent = running.primary.disconnect(w).await.is_ok();
-        if sent && w.fork {
+        if sent && spec.exec_mode() != ExecMode::Cluster {
             // A fork app does not exit when its servers close: wait (at most kill_timeout)
             // for it to have drained them, then stop it as usual, with its own kill_timeout.
             let w = w.clone();

@@ -24,7 +24,7 @@ use crate::config::Home;
 use crate::ipc;
 use crate::logs::{self, LogFiles, Sinks, Stream};
 use crate::metrics::Sampler;
-use crate::protocol::Env;
+use crate::protocol::{Env, ExecMode};
 use child::{read_channel, terminate};
 use policy::{Decision, PolicyState};
 pub use state::{now_ms, Launch, Paths, ProcInfo, Status};
@@ -351,11 +351,12 @@ impl Task {
                 // Overlap (new first, then the old one retired) needs the listening socket
                 // to outlive the old process: a cluster worker's always does, a fork app's
                 // when it listens through the daemon. Anything else restarts in place.
+                let cluster = self.with_info(|i| i.spec.exec_mode()) == ExecMode::Cluster;
                 let overlap = graceful
                     && self.running.as_ref().is_some_and(|r| {
                         r.worker
                             .as_ref()
-                            .is_some_and(|w| !w.fork || self.ctx.primary.holds_sockets(w.id))
+                            .is_some_and(|w| cluster || self.ctx.primary.holds_sockets(w.id))
                     });
                 let old = if overlap { self.running.take() } else { None };
                 if old.is_none() {
@@ -445,7 +446,7 @@ impl Task {
         // Cluster-mode Node apps are workers of the daemon's primary (Node's own protocol).
         // Fork-mode Node apps speak it too, through the preload, for their listening sockets
         // only; they get an id on the primary but no NODE_UNIQUE_ID.
-        let cluster = info.spec.exec_mode() == crate::protocol::ExecMode::Cluster;
+        let cluster = info.spec.exec_mode() == ExecMode::Cluster;
         let worker_id = info
             .launch
             .is_node
@@ -486,7 +487,7 @@ impl Task {
         let mut worker = None;
         let channel = match spawned.channel.map(ipc::open) {
             Some(Ok((reader, writer))) => {
-                worker = worker_id.map(|id| self.ctx.primary.attach(id, writer.clone(), !cluster));
+                worker = worker_id.map(|id| self.ctx.primary.attach(id, writer.clone()));
                 tokio::spawn(read_channel(
                     reader,
                     writer.clone(),

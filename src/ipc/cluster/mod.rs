@@ -81,8 +81,6 @@ pub enum ClusterEvent {
 #[derive(Clone)]
 pub struct WorkerRef {
     pub id: u32,
-    /// A fork-mode app rather than a Node cluster worker.
-    pub fork: bool,
     writer: Writer,
     drained: Arc<tokio::sync::Notify>,
 }
@@ -156,11 +154,10 @@ impl Primary {
     }
 
     /// Registers a spawned worker's channel; call before its reader starts.
-    pub fn attach(&self, id: u32, writer: Writer, fork: bool) -> WorkerRef {
+    pub fn attach(&self, id: u32, writer: Writer) -> WorkerRef {
         self.lock().workers.entry(id).or_default();
         WorkerRef {
             id,
-            fork,
             writer,
             drained: Arc::default(),
         }

@@ -61,7 +61,7 @@ fn spawn_worker(p: &Primary, script: &str, env: &[(&str, String)]) -> TestWorker
     drop(child_end);
     let pid = child.id().expect("pid");
     let (mut reader, writer) = open(parent).expect("channel");
-    let w = p.attach(id, writer.clone(), false);
+    let w = p.attach(id, writer.clone());
     let (ev_tx, events) = mpsc::unbounded_channel();
     let (primary, wr) = (p.clone(), w.clone());
     let reader = tokio::spawn(async move {
@@ -504,7 +504,7 @@ async fn one_unacked_handle_per_channel() {
     let (ours, theirs) = pair().expect("pair");
     let (_r, writer) = open(ours).expect("open");
     let mut peer = std::os::unix::net::UnixStream::from(theirs);
-    let w = p.attach(p.next_worker_id(), writer, false);
+    let w = p.attach(p.next_worker_id(), writer);
     // Two servers in one worker: two keys, two handles.
     assert_eq!(p.on_message(&w, &query(1, 0, 0, "tls-a")).await, None);
     assert_eq!(p.on_message(&w, &query(2, 0, 1, "x")).await, None);
@@ -532,7 +532,7 @@ async fn one_unacked_handle_per_channel() {
     let (ours2, theirs2) = pair().expect("pair");
     let (_r2, writer2) = open(ours2).expect("open");
     let mut peer2 = std::os::unix::net::UnixStream::from(theirs2);
-    let w2 = p.attach(p.next_worker_id(), writer2, false);
+    let w2 = p.attach(p.next_worker_id(), writer2);
     let key = first[0]["msg"]["key"].clone();
     p.on_message(&w2, &query(7, 0, 0, "tls-b")).await;
     let reply = drain(&mut peer2);
