@@ -27,6 +27,7 @@
   const IDLE_GRACE_MS = 250;
   const SWEEP_MS = 50;
   const HOLD_MS = 1000;
+  const UV_ECONNRESET = -104;
   // Not NODE_UNIQUE_ID: a cluster worker deletes it before preloads run.
   const isClusterWorker = process.env.exec_mode === 'cluster_mode';
   const app = process.env.name || '';
@@ -96,7 +97,7 @@
   let seq = 0;
   const callbacks = new Map();
   const indexes = new Map();
-  const servers = new Set(); // every server that listened, for the drain
+  const servers = new Set(); // every fork-mode server that listened, for the drain
 
   /** Sends to the daemon; false when there is no channel (then `cb` is never called). */
   function send(message, cb) {
@@ -166,7 +167,7 @@
       const cb = callbacks.get(id);
       if (process.connected || !cb) return;
       callbacks.delete(id);
-      cb({ errno: -104 /* UV_ECONNRESET */ }, null);
+      cb({ errno: UV_ECONNRESET }, null);
     }, 250);
     const asked = send(message, (reply, handle) => {
       clearInterval(keepAlive);
@@ -188,7 +189,7 @@
       clearInterval(keepAlive);
       removeIndex(indexesKey, index);
       // Asynchronously, as Node reports a failed bind.
-      return process.nextTick(cb, -104 /* UV_ECONNRESET */, null);
+      return process.nextTick(cb, UV_ECONNRESET, null);
     }
     obj.once('listening', () => {
       if (!indexes.has(indexesKey)) return;
@@ -249,10 +250,14 @@
   const origListen = net.Server.prototype.listen;
   net.Server.prototype.listen = function listen(...args) {
     instrument(this);
-    servers.add(this);
-    this.once('close', () => servers.delete(this));
+    // A cluster worker's servers are closed by Node's own disconnect, not by drainAll.
+    if (isClusterWorker) return origListen.apply(this, args);
+    if (!servers.has(this)) {
+      servers.add(this);
+      this.once('close', () => servers.delete(this));
+    }
     // Without a channel (closed by the app) there is no daemon to ask: bind as Node would.
-    if (isClusterWorker || draining || !process.connected) return origListen.apply(this, args);
+    if (draining || !process.connected) return origListen.apply(this, args);
     let opts;
     try {
       [opts] = net._normalizeArgs(args);
