@@ -421,14 +421,14 @@ pub fn main(home: Home) -> anyhow::Result<()> {
     unsafe { libc::syscall(libc::SYS_close_range, 3u32, u32::MAX, 0u32) };
     nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(0o022));
     let _ = std::env::set_current_dir("/");
-    // Blocking threads only run spawns (see Task::launch): a few, and not kept long, since
-    // each idle one holds its stack and the daemon's memory is part of what it promises.
     #[cfg(target_env = "gnu")]
     // SAFETY: set before any other thread exists. One malloc arena: the blocking threads only
     // spawn, and an arena each would keep memory the daemon does not need.
     unsafe {
         libc::mallopt(libc::M_ARENA_MAX, 1);
     }
+    // Blocking threads only run spawns (see Task::launch): a few, and not kept long, since
+    // each idle one holds its stack and the daemon's memory is part of what it promises.
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .max_blocking_threads(8)
