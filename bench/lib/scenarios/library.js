@@ -10,6 +10,7 @@
 
 const path = require('path');
 const { row, skipped } = require('../measure');
+const { summarize } = require('../stats');
 
 const SCENARIO = '10 library';
 const ROOT = path.join(__dirname, '..', '..', '..');
@@ -73,10 +74,7 @@ module.exports = {
           note,
         }),
       );
-    const med = (name) => {
-      const xs = pools[name].map((x) => x['tasks/s']).sort((a, b) => a - b);
-      return Math.round(xs[Math.floor(xs.length / 2)]);
-    };
+    const med = (name) => Math.round(summarize(pools[name].map((x) => x['tasks/s'])).median);
     poolRow(
       'piscina (threads)',
       'piscina (threads)',
