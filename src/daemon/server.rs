@@ -59,7 +59,6 @@ async fn connection(mut stream: UnixStream, daemon: Arc<Daemon>) {
         let is_kill = matches!(req, Request::Kill);
         let resp = daemon.handle(req).await;
         let _ = frame::write(&mut stream, &resp).await;
-        drop(resp);
         daemon.request_done();
         if is_kill {
             // Answered first, so the client hears back before the daemon goes away.
