@@ -47,10 +47,11 @@ export declare class NativeChild {
 }
 
 /**
- * Apps from an ecosystem file (JSON, YAML, JS), parsed as `pm start <file>` does. Resolves
+ * Apps from an ecosystem file (JSON, YAML, JS), parsed as `pm start <file>` does; `only` is
+ * pm2's `--only` as given (split here, as the CLI splits it). Resolves
  * with a JSON array of apps ready for a `start` request.
  */
-export declare function appsFromFile(path: string, envName?: string | undefined | null, only?: Array<string> | undefined | null): Promise<string>
+export declare function appsFromFile(path: string, envName?: string | undefined | null, only?: string | undefined | null): Promise<string>
 
 /**
  * Apps from a pm2 app object, an array of them, or `{ apps: [...] }` (given as JSON), with
@@ -59,7 +60,9 @@ export declare function appsFromFile(path: string, envName?: string | undefined 
 export declare function appsFromJson(json: string, cwd: string, envName?: string | undefined | null): string
 
 /**
- * Sends one request (a JSON `Request`) and resolves with the daemon's JSON `Response`.
+ * Sends one request (a JSON `Request`) and resolves with the daemon's JSON `Response`; a
+ * refusal rejects with an `Error` whose `message` is pm2's and whose `code` is the daemon's
+ * (`not_found`, `no_process`, ...), so callers branch on the code rather than the wording.
  * Starts the daemon when none runs, except for `kill`.
  */
 export declare function daemonRequest(home: string | undefined | null, bin: string, request: string): Promise<string>

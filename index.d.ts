@@ -132,6 +132,12 @@ export interface PoolOptions extends Omit<ForkOptions, 'restart' | 'maxRestarts'
   concurrency?: number;
   /** Arguments for the worker script. */
   args?: string[];
+  /**
+   * Also take tasks from this queue (a name, or its options with `name` and `concurrency`):
+   * each job's data is a task, acked once the worker returned, retried then dead-lettered when
+   * it throws. Default concurrency: size × concurrency.
+   */
+  queue?: string | (QueueOptions & { name: string; concurrency?: number; maxAttempts?: number });
 }
 
 /** A pool of worker processes running require('pm-native/worker').handle(fn). */
@@ -156,6 +162,106 @@ export declare class Pool<Task = any, Result = any> extends EventEmitter {
   on(event: 'error', listener: (error: ForkError) => void): this;
   on(event: string | symbol, listener: (...args: any[]) => void): this;
 }
+
+// ---------------------------------------------------------------------------------------------
+// Message queues
+
+export interface QueueOptions {
+  /** The daemon's home (default PM_HOME, PM2_HOME, ~/.pm); local transport only. */
+  home?: string;
+  /** Use this Redis server as the transport instead of the local daemon. */
+  redis?: string;
+  /** Redis only: 'reliable' (default; envelopes with ids) or 'list' (plain JSON, interoperates with `LPUSH name JSON`). */
+  mode?: 'reliable' | 'list';
+  /** Redis only: how long the first connection may take before push() rejects (ms, default 2000). */
+  connectTimeout?: number;
+  /** Redis only: extra ioredis options. */
+  redisOptions?: Record<string, unknown>;
+  /** Jobs the queue holds at most (ready, delayed, in flight); a push beyond it rejects with ERR_QUEUE_FULL (default 100000). */
+  maxLength?: number;
+  /** Bytes of JSON per job at most (default 1 MiB); more rejects with ERR_QUEUE_PAYLOAD. */
+  maxPayload?: number;
+  /** Local only: ms a job may stay unacked before it is delivered again (default 30000). */
+  visibilityTimeout?: number;
+}
+
+export interface PushOptions {
+  /** Larger is delivered first (local); on Redis, > 0 jumps to the head of the queue. Default 0. */
+  priority?: number;
+  /** Milliseconds before the job may be delivered. Default 0. */
+  delay?: number;
+}
+
+export interface NackOptions {
+  /** Put the job back (the default), after `delay` ms. */
+  requeue?: boolean;
+  /** Move the job to the queue `<name>.dead`. */
+  deadLetter?: boolean;
+  delay?: number;
+}
+
+export interface Job<T = any> {
+  readonly id: number | string;
+  readonly data: T;
+  readonly queue: string;
+  readonly priority: number;
+  /** 1 on the first delivery; more when it came back (nack, timeout, a consumer that died). */
+  readonly attempts: number;
+  /** Done. Resolves false when this consumer no longer held the job (it will be delivered again). */
+  ack(): Promise<boolean>;
+  nack(options?: NackOptions): Promise<boolean>;
+}
+
+export interface ConsumeOptions {
+  /** Jobs held at once (default 1). */
+  concurrency?: number;
+  /** Local only: overrides the queue's visibilityTimeout. */
+  visibilityTimeout?: number;
+}
+
+export interface ProcessOptions<T = any> extends ConsumeOptions {
+  /** Failures after which a job goes to the dead-letter queue (default 5). */
+  maxAttempts?: number;
+  onError?: (error: unknown, job: Job<T>) => void;
+}
+
+export interface Consumer<T = any> extends AsyncIterableIterator<Job<T>> {
+  /** Stops consuming; jobs delivered and not settled go back to the queue. */
+  close(): Promise<void>;
+  /** process() only: resolves once closed and the running handlers have finished. */
+  done?: Promise<void>;
+}
+
+export interface QueueStats {
+  name: string;
+  ready: number;
+  delayed: number;
+  in_flight: number;
+  consumers: number;
+  pushed?: number;
+  acked?: number;
+  nacked?: number;
+  redelivered?: number;
+  acked_per_sec?: number;
+  pushed_per_sec?: number;
+}
+
+export declare class Queue<T = any> {
+  constructor(name: string, options?: QueueOptions);
+  readonly name: string;
+  /** Resolves with the job's id once the job is stored (on disk for the local transport). */
+  push(data: T, options?: PushOptions): Promise<number | string>;
+  consume(options?: ConsumeOptions): Consumer<T>;
+  process(handler: (data: T, job: Job<T>) => unknown, options?: ProcessOptions<T>): Consumer<T>;
+  stats(): Promise<QueueStats>;
+  peek(count?: number): Promise<Array<{ id: number | string; data: T }>>;
+  /** Drops the waiting and delayed jobs; resolves with how many. */
+  purge(): Promise<number>;
+  close(): Promise<void>;
+}
+
+/** A named queue: brokered by the local daemon, or by Redis with `{ redis: url }`. */
+export declare function queue<T = any>(name: string, options?: QueueOptions): Queue<T>;
 
 // ---------------------------------------------------------------------------------------------
 // pm2's programmatic API
@@ -199,10 +305,36 @@ export interface StartOptions {
   shutdown_with_message?: boolean;
   stop_exit_codes?: number[];
   env?: { [key: string]: string | number | boolean };
+  /** pm-native: one probe as both liveness and readiness (or `liveness` / `readiness` apart). */
+  health?: HealthProbe;
+  liveness?: HealthProbe;
+  readiness?: HealthProbe;
+  /** pm-native: ready once the app sends READY=1 on its NOTIFY_SOCKET (false: no socket). */
+  notify?: boolean;
+  /** pm-native: restart when WATCHDOG=1 pings stop for this long (bare numbers are seconds). */
+  watchdog_sec?: number | string;
+  /** pm-native, Node apps: restart when the event loop is blocked this long (`"5s"`). */
+  max_event_loop_lag?: number | string;
+  /** pm-native: restart when the app writes nothing this long (bare numbers are seconds). */
+  no_output_timeout?: number | string;
+  /** pm-native: start after these apps are started, healthy or completed. */
+  depends_on?: Array<string | { name: string; condition?: 'started' | 'healthy' | 'completed' }>;
   /** API options: start again even when the script already runs; apps to pick from a file. */
   force?: boolean;
   only?: string;
   [key: string]: any;
+}
+
+/** A health probe (pm-native); durations are ms or strings such as `"500ms"`, `"5s"`. */
+export interface HealthProbe {
+  http?: string | { url?: string; host?: string; port?: number | string; path?: string; status?: number | string | Array<number | string> };
+  tcp?: number | string | { host?: string; port: number | string };
+  exec?: string;
+  interval?: number | string;
+  timeout?: number | string;
+  initial_delay?: number | string;
+  failure_threshold?: number;
+  success_threshold?: number;
 }
 
 /** A process in pm2's jlist shape. */
@@ -224,6 +356,10 @@ export interface ProcessDescription {
     pm_err_log_path: string;
     namespace: string;
     instances: number | string;
+    /** pm-native: why the last restart happened. */
+    restart_reason?: 'exit' | 'memory' | 'cron' | 'watch' | 'health' | 'watchdog' | 'hang' | 'no_output' | 'manual';
+    /** pm-native: last probe results and notify state, for apps that have them. */
+    health?: { status?: 'healthy' | 'unhealthy' | 'starting'; ready: boolean; [key: string]: any };
     [key: string]: any;
   };
   [key: string]: any;
@@ -247,11 +383,25 @@ export declare class Bus {
   on(topic: 'process:event', listener: (packet: ProcessEventPacket) => void): this;
   on(topic: 'log:out' | 'log:err', listener: (packet: BusPacket<string>) => void): this;
   on(topic: 'process:msg', listener: (packet: BusPacket) => void): this;
+  /** An app's uncaught exception: `data` holds the error's own properties (message, stack, ...). */
+  on(topic: 'process:exception', listener: (packet: BusPacket<{ message?: string; stack?: string; [key: string]: any }>) => void): this;
+  /** The daemon is stopping (killDaemon), sent once every app has stopped. */
+  on(topic: 'pm2:kill', listener: (packet: { status: string; msg: string }) => void): this;
   on(topic: string, listener: (...args: any[]) => void): this;
   once(topic: string, listener: (...args: any[]) => void): this;
   off(topic: string): this;
   removeAllListeners(): this;
   close(): void;
+}
+
+/**
+ * Why the daemon refused a request: `message` is pm2's wording, `code` what to branch on.
+ * `not_found`: a target matched no process; `no_process`: `all` while nothing runs;
+ * `unknown_id`: no process has that pm_id; `already_running`: start without force;
+ * `invalid_input`: refused as given; `failed`: the work itself failed.
+ */
+export interface DaemonError extends Error {
+  code: 'not_found' | 'no_process' | 'unknown_id' | 'already_running' | 'invalid_input' | 'failed';
 }
 
 export type ErrCallback = (err: Error | null, data?: any) => void;
@@ -316,6 +466,59 @@ export declare class PM2 {
   dump(callback: (err: Error | null, res: { success: boolean }) => void): void;
   dump(force: boolean, callback: (err: Error | null, res: { success: boolean }) => void): void;
   dump(force?: boolean): Promise<{ success: boolean }>;
+  /** { msg: 'pong' }; starts the daemon when none runs. */
+  ping(callback: (err: Error | null, res: { msg: string }) => void): void;
+  ping(): Promise<{ msg: string }>;
+  /** `count`: the number of instances, or '+N' / '-N'. Errors: 'App not found', 'Same process number'. */
+  scale(name: string, count: number | string, callback: (err: Error | null, res: { success: boolean }) => void): void;
+  scale(name: string, count: number | string): Promise<{ success: boolean }>;
+  sendLineToStdin(pmId: string | number, line: string, callback: ErrProcCallback): void;
+  sendLineToStdin(pmId: string | number, line: string, separator: string | null, callback: ErrProcCallback): void;
+  sendLineToStdin(pmId: string | number, line: string, separator?: string | null): Promise<ProcessDescription[]>;
+  /** The pm_ids of the processes with this name (or script path); `details` by pm_id. */
+  getProcessIdByName(name: string | number, callback: (err: Error | null, ids: number[], details: Record<number, ProcessDescription>) => void): void;
+  getProcessIdByName(name: string | number): Promise<number[]>;
+  /** The pids of the processes called `name`, or of all. */
+  getPID(callback: (err: Error | null, pids: number[]) => void): void;
+  getPID(name: string | null, callback: (err: Error | null, pids: number[]) => void): void;
+  getPID(name?: string | null): Promise<number[]>;
+  /** @pm2/io custom actions: pm-native runs no agent, so this fails with 'Unknown process'. */
+  trigger(process: string | number, action: string, callback: ErrCallback): void;
+  trigger(process: string | number, action: string, params: any, callback: ErrCallback): void;
+  trigger(process: string | number, action: string, params?: any): Promise<never>;
+  /** Shows a module_conf.json value (`pm get`); `output` is what the CLI printed. */
+  get(key: string | null, callback: (err: Error | null, res: { success: boolean; output: string }) => void): void;
+  get(key?: string | null): Promise<{ success: boolean; output: string }>;
+  set(key: string, value: string | number | boolean, callback: (err: Error | null, res: { success: boolean }) => void): void;
+  set(key: string, value: string | number | boolean): Promise<{ success: boolean }>;
+  /** Empties dump.pm2. */
+  clearDump(callback: (err: Error | null) => void): void;
+  clearDump(): Promise<void>;
+  /** Starts the apps saved by dump(); answers with the process list afterwards. */
+  resurrect(callback: ErrProcCallback): void;
+  resurrect(): Promise<ProcessDescription[]>;
+  /** Installs the boot script; needs root (else 'You have to run this with elevated rights'). */
+  startup(callback: (err: Error | null, res: StartupResult) => void): void;
+  startup(platform: string | null, callback: (err: Error | null, res: StartupResult) => void): void;
+  startup(platform: string | null, options: StartupOptions, callback: (err: Error | null, res: StartupResult) => void): void;
+  startup(platform?: string | null, options?: StartupOptions): Promise<StartupResult>;
+  /** Saves the list, restarts the daemon on the installed binary and resurrects. */
+  update(callback: (err: Error | null, res: { success: boolean }) => void): void;
+  update(): Promise<{ success: boolean }>;
+}
+
+export interface StartupOptions {
+  user?: string;
+  hp?: string;
+  serviceName?: string;
+  waitIp?: boolean;
+}
+
+export interface StartupResult {
+  success: boolean;
+  platform: string | null;
+  /** What `pm startup` printed. */
+  output: string;
 }
 
 /** pm2's name for the API class: `new (require('pm-native').custom)({ pm2_home })`. */
@@ -343,3 +546,15 @@ export declare const launchBus: PM2['launchBus'];
 export declare const killDaemon: PM2['killDaemon'];
 export declare const kill: PM2['kill'];
 export declare const dump: PM2['dump'];
+export declare const ping: PM2['ping'];
+export declare const scale: PM2['scale'];
+export declare const sendLineToStdin: PM2['sendLineToStdin'];
+export declare const getProcessIdByName: PM2['getProcessIdByName'];
+export declare const getPID: PM2['getPID'];
+export declare const trigger: PM2['trigger'];
+export declare const get: PM2['get'];
+export declare const set: PM2['set'];
+export declare const clearDump: PM2['clearDump'];
+export declare const resurrect: PM2['resurrect'];
+export declare const startup: PM2['startup'];
+export declare const update: PM2['update'];

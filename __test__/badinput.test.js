@@ -24,9 +24,9 @@ before(async () => {
 // [args, message (regex on the one stderr line), options]
 const CASES = [
   [['foo'], /Command not found/],
-  [[], /command|usage/i],
+  [[], /no command given/],
   [['stop', 'nosuch'], /Process or Namespace nosuch not found/],
-  [['restart', '99'], /99.*(not found|unknown)/],
+  [['restart', '99'], /Process or Namespace 99 not found/],
   [['delete', 'nosuch'], /Process or Namespace nosuch not found/],
   [['reset', 'nosuch'], /nosuch not found/],
   [['stop', '/[/'], /invalid regex/],
@@ -34,19 +34,20 @@ const CASES = [
   [['start', 'idle.js', '-i', 'abc'], /instances.*"abc"/],
   [['start', 'idle.js', '--instances', '99999'], /instances.*99999/],
   [['start', 'idle.js', '--max-memory-restart', '12XB'], /max-memory-restart.*12XB/],
-  [['start', 'idle.js', '--max-memory-restart', '-5M'], /-5M|max-memory-restart/],
+  [['start', 'idle.js', '--max-memory-restart', '-5M'], /--max-memory-restart: "-5M" is not a memory size/],
   [['start', 'idle.js', '--kill-timeout', 'abc'], /kill-timeout.*"abc"/],
-  [['start', 'idle.js', '--restart-delay', '-1'], /-1|restart-delay/],
+  [['start', 'idle.js', '--restart-delay', '-1'], /--restart-delay must be a whole number.*"-1"/],
   [['start', 'idle.js', '--cron-restart', 'not a cron'], /cron.*not a cron/],
   [['start', 'idle.js', '--log-type', 'xml'], /log-type.*xml/],
   [['start', 'idle.js', '--kill-signal', 'SIGNOPE'], /SIGNOPE/],
+  [['start', 'idle.js', '--node-args', "--title 'a b"], /^\[PM2\]\[ERROR\] --node-args: cannot split "--title 'a b" into words: a quote is not closed/],
   [['start', 'bad.json'], /bad\.json.*JSON/],
   [['start', 'bad.yml'], /bad\.yml.*YAML/],
   [['start', 'noscript.json'], /Script not found.*nope\.js/],
   [['start', 'good.json', '--only', 'nosuch'], /--only nosuch.*no app named "nosuch"/],
   [['start', '-'], /invalid JSON on stdin/, { input: '[{"name": ' }],
   [['delete', '-'], /invalid JSON on stdin/, { input: 'not json' }],
-  [['start', '/dev/null'], /\/dev\/null/],
+  [['start', '/dev/null'], /Script is not a regular file: \/dev\/null$/],
   [['start', 'idle.js', '--name', 'keeper'], /Script already launched/],
   [['sendSignal', 'SIGFOO', 'keeper'], /Unknown signal: SIGFOO/],
   [['sendSignal', 'SIGUSR2', 'nosuch'], /nosuch/],
@@ -73,7 +74,3 @@ for (const [args, msg, opts = {}] of CASES) {
     );
   });
 }
-
-test('the table has at least 15 cases', () => {
-  assert.ok(CASES.length >= 15);
-});

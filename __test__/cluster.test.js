@@ -86,10 +86,28 @@ test('scale up and down leaves the running workers alone', async () => {
   assert.equal(seen.size, 4, 'all four serve');
   ctx.ok(['scale', 'web', '-2']);
   const two = ctx.procs('web');
-  assert.deepEqual(two.map((p) => p.pid).sort(), before.map((p) => p.pid).sort(), 'the newest were removed');
+  // pm2 removes the oldest (its e2e increment-var.sh); the next scale-up reuses their numbers.
+  assert.deepEqual(
+    two.map((p) => p.pid).sort(),
+    four.filter((p) => !before.some((b) => b.pid === p.pid)).map((p) => p.pid).sort(),
+    'the oldest were removed',
+  );
+  assert.deepEqual(two.map((p) => p.pm2_env.NODE_APP_INSTANCE).sort(), [2, 3]);
+  ctx.ok(['scale', 'web', '3']);
+  const three = await ctx.online('web', { count: 3 });
+  assert.deepEqual(three.map((p) => p.pm2_env.NODE_APP_INSTANCE).sort(), [0, 2, 3], 'the lowest free number again');
+  ctx.ok(['scale', 'web', '2']);
+  assert.deepEqual(ctx.procs('web').map((p) => p.pm2_env.NODE_APP_INSTANCE).sort(), [0, 3]);
   const bad = ctx.pm(['scale', 'web', 'lots']);
   assert.equal(bad.status, 1);
   assert.match(bad.stderr, /scale takes a number/);
+  // Bounded as -i is, and refused at once: nothing starts, the daemon keeps answering.
+  for (const [count, want] of [['99999', 99999], ['+99999', 100001]]) {
+    const big = ctx.pm(['scale', 'web', count]);
+    assert.equal(big.status, 1);
+    assert.equal(big.stderr, `[PM2][ERROR] cannot scale web: instances must be at most 4096, got ${want}\n`);
+  }
+  assert.equal(ctx.procs('web').length, 2, 'still two instances');
 });
 
 test('-i max and --workload pick the instance count from the cores', async () => {

@@ -87,3 +87,67 @@ test('parallel stop, restart and jlist calls all succeed and agree at the end', 
     }
   }
 });
+
+// 50 clients at once, twice: into a home with no daemon, then against the running daemon.
+const c50 = makeCtx();
+after(() => c50.cleanup());
+
+function daemonsOf(home) {
+  const out = [];
+  for (const d of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    const pid = Number(d);
+    const argv = cmdline(pid);
+    if (argv.length === 2 && argv[1] === 'daemon' && /(^|\/)pm$/.test(argv[0]) && environ(pid).PM_HOME === home && isAlive(pid)) out.push(pid);
+  }
+  return out;
+}
+
+const twenty = (prefix) => Array.from({ length: 20 }, (_, i) => `${prefix}${i}`);
+
+test('50 clients with no daemon running (20 starts, 30 jlists): one daemon, 20 apps, each once, no error', { timeout: 240000 }, async () => {
+  assert.deepEqual(daemonsOf(c50.home), []);
+  const ops = [
+    ...twenty('w').map((n) => c50.pmAsync(['start', 'idle.js', '--name', n], { timeout: 120000 })),
+    ...Array.from({ length: 30 }, () => c50.pmAsync(['jlist'], { timeout: 120000 })),
+  ];
+  const results = await Promise.all(ops);
+  for (const [i, r] of results.entries()) {
+    assert.equal(r.status, 0, `client ${i}: ${r.stderr}`);
+    assert.equal(r.stderr, '', `client ${i}`);
+  }
+  for (const r of results.slice(20)) assert.ok(Array.isArray(JSON.parse(r.stdout)));
+  for (const n of twenty('w')) await c50.online(n, { timeout: 60000 });
+  const list = c50.jlist();
+  assert.deepEqual(list.map((p) => p.name).sort(), twenty('w').sort());
+  assert.equal(new Set(list.map((p) => p.pm_id)).size, 20);
+  assert.equal(new Set(list.map((p) => p.pid)).size, 20);
+  assert.deepEqual(daemonsOf(c50.home), [c50.daemonPid()]);
+});
+
+test('50 clients against the running daemon (stop, restart, start, jlist on 20 + 20 apps): each once, no error, no deadlock', { timeout: 240000 }, async () => {
+  const daemon = c50.daemonPid();
+  const names = twenty('w');
+  const ops = [
+    ...names.slice(0, 10).map((n) => c50.pmAsync(['stop', n], { timeout: 120000 })),
+    ...names.slice(10).map((n) => c50.pmAsync(['restart', n], { timeout: 120000 })),
+    ...twenty('x').map((n) => c50.pmAsync(['start', 'idle.js', '--name', n], { timeout: 120000 })),
+    ...Array.from({ length: 10 }, () => c50.pmAsync(['jlist'], { timeout: 120000 })),
+  ];
+  assert.equal(ops.length, 60 - 10, 'fifty clients');
+  const results = await Promise.all(ops);
+  for (const [i, r] of results.entries()) assert.equal(r.status, 0, `client ${i}: ${r.stderr}`);
+  for (const n of twenty('x')) await c50.online(n, { timeout: 60000 });
+  const list = c50.jlist();
+  assert.equal(list.length, 40);
+  assert.equal(new Set(list.map((p) => p.name)).size, 40, 'every app exactly once');
+  for (const p of list) {
+    const i = names.indexOf(p.name);
+    if (i >= 0 && i < 10) assert.equal(p.pm2_env.status, 'stopped', p.name);
+    else {
+      assert.equal(p.pm2_env.status, 'online', p.name);
+      if (i >= 10) assert.equal(p.pm2_env.restart_time, 1, p.name);
+    }
+  }
+  assert.deepEqual(daemonsOf(c50.home), [daemon]);
+});

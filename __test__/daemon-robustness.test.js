@@ -30,7 +30,9 @@ function u32(n) {
   return b;
 }
 
-const HELLO = { verb: 'hello', protocol: 1, version: '0.1.0' };
+// src/protocol/mod.rs PROTOCOL_VERSION: a daemon closes a connection that greets with another.
+const PROTOCOL = 11;
+const HELLO = { verb: 'hello', protocol: PROTOCOL, version: '0.1.0' };
 
 /** Decodes the length-prefixed JSON frames in `buf` (ignores a trailing partial one). */
 function decode(buf) {
@@ -99,12 +101,12 @@ test('socket is 0600 and PM_HOME is 0700', () => {
 test('a request without hello gets one error frame and the connection is closed', async () => {
   const r = await exchange([frame({ verb: 'list' })]);
   assert.equal(r.closedByDaemon, true);
-  assert.deepEqual(r.frames, [{ kind: 'error', message: 'the first request must be a hello' }]);
+  assert.deepEqual(r.frames, [{ kind: 'error', code: 'invalid_input', reason: 'the first request must be a hello', message: 'the first request must be a hello' }]);
 });
 
 test('kill without hello does not stop the daemon', async () => {
   const r = await exchange([frame({ verb: 'kill' })]);
-  assert.deepEqual(r.frames, [{ kind: 'error', message: 'the first request must be a hello' }]);
+  assert.deepEqual(r.frames, [{ kind: 'error', code: 'invalid_input', reason: 'the first request must be a hello', message: 'the first request must be a hello' }]);
   assert.equal(ctx.pm(['ping']).status, 0);
   assert.ok(isAlive(daemon));
 });
@@ -113,7 +115,7 @@ test('hello is answered with the protocol version; unknown verbs get an error', 
   const r = await exchange([frame(HELLO), frame({ verb: 'format_disk' })]);
   assert.equal(r.frames.length, 2, JSON.stringify(r.frames));
   assert.equal(r.frames[0].kind, 'hello');
-  assert.equal(r.frames[0].protocol, 1);
+  assert.equal(r.frames[0].protocol, PROTOCOL);
   assert.equal(r.frames[1].kind, 'error');
 });
 

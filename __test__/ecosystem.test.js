@@ -188,6 +188,33 @@ test('YAML ecosystem with --env production', async () => {
   ctx.ok(['delete', 'all']);
 });
 
+test('args and node_args given as strings split like pm2, and quoted words stay whole', async () => {
+  ctx.write('words.json', JSON.stringify({
+    apps: [{
+      name: 'words',
+      script: 'dump.js',
+      args: "--port  1 'two words'",
+      node_args: "--max-old-space-size=100 --title 'a b'",
+      env: { DUMP_FILE: dump('words') },
+    }],
+  }));
+  ctx.ok(['start', 'words.json']);
+  const [p] = await ctx.online('words');
+  assert.deepEqual(p.pm2_env.node_args, ['--max-old-space-size=100', '--title', 'a b']);
+  assert.deepEqual(p.pm2_env.args, ['--port', '1', 'two words']);
+  assert.deepEqual((await readDump('words')).argv, ['--port', '1', 'two words']);
+  ctx.ok(['delete', 'words']);
+
+  clearDumps('words');
+  ctx.ok(['start', 'dump.js', '--name', 'words', '--node-args', "--max-old-space-size=100 --title 'a b'", '--', 'x', 'y z'], {
+    env: { DUMP_FILE: dump('words') },
+  });
+  const [q] = await ctx.online('words');
+  assert.deepEqual(q.pm2_env.node_args, ['--max-old-space-size=100', '--title', 'a b']);
+  assert.deepEqual((await readDump('words')).argv, ['x', 'y z']);
+  ctx.ok(['delete', 'words']);
+});
+
 test('pm start - reads a JSON app list on stdin; pm delete - removes it', async () => {
   const list = [
     { name: 's1', script: ctx.app('idle.js') },
@@ -217,10 +244,11 @@ test('pm init writes pm2\'s ecosystem.config.js template', () => {
   const tpl = path.join(ROOT, 'node_modules', 'pm2', 'lib', 'templates', 'ecosystem.tpl');
   assert.equal(fs.readFileSync(file, 'utf8'), fs.readFileSync(tpl, 'utf8'));
   const conf = require(file);
-  assert.ok(Array.isArray(conf.apps) && conf.apps.length >= 1);
+  assert.deepEqual(conf.apps.map((a) => a.script), ['index.js', './service-worker/']);
 
   const s = ctx.pm(['init', 'simple'], { cwd: dir });
-  assert.equal(s.status, 0);
+  assert.equal(s.status, 0, s.stderr);
+  assert.equal(s.stdout, `File ${file} generated\n`);
   const simpleTpl = path.join(ROOT, 'node_modules', 'pm2', 'lib', 'templates', 'ecosystem-simple.tpl');
   assert.equal(fs.readFileSync(file, 'utf8'), fs.readFileSync(simpleTpl, 'utf8'));
 });

@@ -149,7 +149,9 @@ test('a caller variable named like a pm2 field does not override it', async () =
   assert.equal(d.env.name, 'clash');
   assert.equal(d.env.pm_id, String(p.pm_id));
   assert.equal(d.env.NODE_APP_INSTANCE, '0');
-  assert.equal(ctx.pm(['ls']).stdout.includes('evil'), false);
+  const table = ctx.ok(['ls']).stdout;
+  assert.ok(table.includes('clash'), table);
+  assert.equal(table.includes('evil'), false, table);
   ctx.ok(['delete', 'clash']);
 });
 
@@ -173,5 +175,12 @@ test('instance_var names the instance variable and increment_var counts up from 
     ['2', '4002', undefined],
   ]);
   assert.deepEqual(procs.map((p) => p.pm2_env.instance_var), ['INSTANCE_ID', 'INSTANCE_ID', 'INSTANCE_ID']);
+  // The list shows what each instance got, at the top level and in env, as pm2's does.
+  const listed = ctx.jlist().filter((p) => p.name === 'inst').map((p) => [p.pm2_env.INSTANCE_ID, p.pm2_env.PORT, p.pm2_env.env.PORT]).sort();
+  assert.deepEqual(listed, [
+    [0, 4000, 4000],
+    [1, 4001, 4001],
+    [2, 4002, 4002],
+  ]);
   ctx.ok(['delete', 'inst']);
 });

@@ -48,7 +48,10 @@ function isAlive(pid) {
   try {
     const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
     const state = stat.slice(stat.lastIndexOf(')') + 2)[0];
-    return state !== 'Z' && state !== 'X';
+    if (state !== 'Z' && state !== 'X') return true;
+    // A zombie leader whose other threads are still exiting (one in an fsync, say) still holds
+    // the process's descriptors, its listening socket among them: not gone yet.
+    return fs.readdirSync(`/proc/${pid}/task`).length > 1;
   } catch {
     return false;
   }
@@ -118,11 +121,11 @@ setInterval(() => {}, 1 << 30);
 };
 
 /**
- * A private world for one test file: PM_HOME (a fresh temp dir), a folder of fixture apps, the
- * CLI bound to both, and `cleanup()` for `after()`.
+ * A private world for one test file: PM_HOME (a fresh temp dir, or `home` when given), a folder
+ * of fixture apps, the CLI bound to both, and `cleanup()` for `after()`.
  */
-function makeCtx() {
-  const home = fs.mkdtempSync(path.join(os.tmpdir(), 'pm-test-'));
+function makeCtx({ home: givenHome } = {}) {
+  const home = givenHome || fs.mkdtempSync(path.join(os.tmpdir(), 'pm-test-'));
   const apps = fs.mkdtempSync(path.join(os.tmpdir(), 'pm-test-apps-'));
   const env = { ...process.env, PM_HOME: home };
   delete env.PM2_HOME;

@@ -121,8 +121,12 @@ test('jlist of a fork app: top-level keys, pm2_env keys in pm2 order, values and
   assert.equal(e.status, 'online');
   assert.equal(typeof e.pm_uptime, 'number');
   assert.deepEqual(e.axm_actions, []);
-  assert.deepEqual(e.axm_monitor, {});
-  assert.deepEqual(e.axm_options, {});
+  // The code metrics (pm2's @pm2/io names) arrive from the app preload every 2 s.
+  assert.ok(e.axm_monitor && typeof e.axm_monitor === 'object' && !Array.isArray(e.axm_monitor));
+  // pm2 tools name an app by its agent's module_name (pm2's agent also adds its settings).
+  assert.deepEqual(e.axm_options, { module_name: 'web', module_version: require('../package.json').version });
+  assert.deepEqual(e.env.web, {}, "the app's module configuration, empty");
+  assert.equal(Object.keys(e.env).at(-2), 'web');
   assert.deepEqual(e.axm_dynamic, {});
   assert.ok(e.created_at >= t0 && e.created_at <= t1, `created_at ${e.created_at} in [${t0}, ${t1}]`);
   assert.ok(e.pm_uptime >= e.created_at && e.pm_uptime <= t1);

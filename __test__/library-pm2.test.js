@@ -138,7 +138,7 @@ test('the other verbs, callback and promise forms: list, describe, stop, restart
   assert.deepEqual(await pm2.reloadLogs(), {});
   const signalled = await pm2.sendSignalToProcessName('SIGUSR2', 'idler');
   assert.equal(signalled.length, 2);
-  await assert.rejects(pm2.stop('no-such-app'));
+  await assert.rejects(pm2.stop('no-such-app'), { code: 'not_found', message: 'Process or Namespace no-such-app not found' });
 
   assert.deepEqual(await pm2.dump(), { success: true });
   // The same dump as `pm save`: `pm resurrect` brings both instances back after a delete.

@@ -210,6 +210,9 @@ while (pos < buf.length) {
 
 test('a fast writer: 200k lines arrive exactly, in order, none split', { timeout: 60000 }, async () => {
   ctx.write('writer.js', WRITER);
+  // Over the default 10M the built-in rotation would split the file (logrotate.test.js checks
+  // that nothing is lost there); this test is about the pipe to one file.
+  ctx.ok(['set', 'pm2-logrotate:max_size', '1G']);
   const expected = Array.from({ length: N }, (_, i) => `${lineFor(i)}\n`).join('');
   ctx.ok(['start', 'writer.js', '--name', 'fw', '--no-autorestart']);
   ctx.ok(['start', 'writer.js', '--name', 'fwt', '--no-autorestart', '--time', '-f']);

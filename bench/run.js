@@ -23,6 +23,10 @@ const SCENARIOS = [
   require('./lib/scenarios/log-throughput'),
   require('./lib/scenarios/cluster'),
   require('./lib/scenarios/library'),
+  require('./lib/scenarios/fleet-scale'),
+  require('./lib/scenarios/queue'),
+  require('./lib/scenarios/daemon-kill'),
+  require('./lib/scenarios/soak'),
 ];
 
 const USAGE = `usage: node bench/run.js [--quick] [--only <id>[,<id>...]] [--save] [--keep] [--list]

@@ -148,13 +148,16 @@ fn jlist_proc(i: usize) -> Value {
 
 fn procs(n: usize) -> Response {
     Response::Procs {
-        procs: (0..n).map(jlist_proc).collect(),
+        procs: (0..n)
+            .map(|i| serde_json::from_value(jlist_proc(i)).expect("a jlist element"))
+            .collect(),
     }
 }
 
 fn bench_request(c: &mut Criterion) {
     let req = Request::Stop(TargetRequest {
         targets: vec!["web".into()],
+        cwd: None,
     });
     let frame_bytes = frame::encode(&req).expect("encodes");
     let rt = tokio::runtime::Builder::new_current_thread()

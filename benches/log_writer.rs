@@ -77,6 +77,7 @@ fn bench_pump(c: &mut Criterion) {
         let file = files.get(&path).expect("open log file");
         let sinks = Sinks {
             files: vec![file.clone()],
+            on_fault: None,
         };
         // Sanity pass: every byte of input reaches the file (plus prefixes when dated).
         rt.block_on(pump(

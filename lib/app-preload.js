@@ -1,6 +1,8 @@
 'use strict';
 // Loaded with `--require` into every Node app the daemon starts (the daemon embeds this file and
-// writes it to its home). It does two things, both for zero-downtime reloads:
+// writes it to its home). It reports uncaught exceptions on the bus (`process:exception`, as
+// pm2's container does) and does two things for zero-downtime reloads (and, when the app sets
+// max_event_loop_lag, sends the daemon heartbeats; see below):
 //
 // 1. Fork mode: a server's listen() asks the daemon for the listening socket, in Node's own
 //    cluster protocol (queryServer / listening / close), instead of binding it. The daemon binds
@@ -20,6 +22,18 @@
 
 (function pmNativePreload() {
   if (typeof process.send !== 'function' || process.env.PM_NATIVE_DAEMON_PID !== String(process.ppid)) return;
+
+  // max_event_loop_lag: beat from the event loop; a blocked loop cannot, and the daemon
+  // restarts the app once beats stop for longer than the bound. The first beat goes before
+  // the app's own code runs, so a loop blocked from the start is caught too.
+  const beatMs = Number(process.env.PM_NATIVE_HEARTBEAT_MS);
+  if (beatMs > 0) {
+    const beat = () => {
+      if (process.connected) process.send('pm-native:beat');
+    };
+    beat();
+    setInterval(beat, beatMs).unref();
+  }
 
   const net = require('net');
   const path = require('path');
@@ -267,4 +281,39 @@
     if (!shareable(opts, args[0])) return origListen.apply(this, args);
     return listenShared(this, origListen, args);
   };
+
+  // 3. Code metrics (lib/app-metrics.js, written beside this file): required off the start-up
+  //    path, and not at all with PM_NATIVE_APP_METRICS=false.
+  if (process.env.PM_NATIVE_APP_METRICS !== 'false') {
+    setImmediate(() => {
+      try {
+        require(path.join(__dirname, 'app-metrics.js'));
+      } catch {
+        // A home without the file (an older daemon wrote it): no code metrics.
+      }
+    }).unref();
+  }
+
+  // --- uncaught exceptions on the bus ----------------------------------------------------
+  // pm2's process container sends `process:exception` with the error's own properties, and the
+  // daemon puts any `{ type, data }` message on the bus under its type. The monitor event leaves
+  // Node's own handling (print the stack, exit 1, or the app's own handler) as it was. A write
+  // on an idle IPC pipe goes out at once, so the message leaves before the process exits.
+  process.on('uncaughtExceptionMonitor', (err) => {
+    if (!process.connected) return;
+    let data;
+    if (err !== null && typeof err === 'object') {
+      data = {};
+      for (const key of Object.getOwnPropertyNames(err)) data[key] = err[key];
+    } else if (err) {
+      data = { message: String(err) };
+    } else {
+      data = { message: 'No error but uncaughtException was caught!' };
+    }
+    try {
+      process.send({ type: 'process:exception', data });
+    } catch {
+      // The channel closed under us: the exit is still reported as a process:event.
+    }
+  });
 })();

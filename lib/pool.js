@@ -38,8 +38,10 @@ class Pool extends EventEmitter {
    * @param {string} filename worker script (calls require('pm-native/worker').handle)
    * @param {object} [options] size ('cpu' | 'io' | 'mixed' | n, default 'cpu'), maxQueue
    *   (default 1024 × size), retry (times a task is re-run after its worker died, default 1),
-   *   concurrency (tasks in flight per worker, default 1), and fork() options (env, execArgv,
-   *   cwd, args, killTimeout, ...).
+   *   concurrency (tasks in flight per worker, default 1), queue (a queue name, or
+   *   `{ name, concurrency, ...queue() options }`: the pool also takes tasks from that queue,
+   *   acking each once its worker returned), and fork() options (env, execArgv, cwd, args,
+   *   killTimeout, ...).
    */
   constructor(filename, options = {}) {
     super();
@@ -49,7 +51,7 @@ class Pool extends EventEmitter {
     this.concurrency = options.concurrency || 1;
     this.completed = 0;
     this._filename = filename;
-    const { size, maxQueue, retry, concurrency, ...forkOptions } = options;
+    const { size, maxQueue, retry, concurrency, queue, ...forkOptions } = options;
     // Restarted natively, at once and for ever (a crash loop at start-up is caught by
     // MAX_START_FAILURES). maxQueue 0: nothing sent to a dead worker waits for its successor,
     // since the pool re-runs those tasks itself and they would otherwise run twice.
@@ -61,6 +63,19 @@ class Pool extends EventEmitter {
     this._failed = null;
     this._workers = [];
     for (let i = 0; i < this.size; i++) this._workers.push(this._spawn());
+    this._consumer = queue ? this._consume(queue) : null;
+  }
+
+  /** Feeds the pool from a queue: as many jobs in hand as the workers can run at once. */
+  _consume(spec) {
+    const { queue: makeQueue } = require('./queue.js');
+    const { name, concurrency, ...queueOptions } = typeof spec === 'string' ? { name: spec } : spec;
+    this._queueObject = makeQueue(name, queueOptions);
+    return this._queueObject.process((data) => this.run(data), {
+      concurrency: concurrency || this.size * this.concurrency,
+      maxAttempts: queueOptions.maxAttempts,
+      onError: (e) => this.emit('taskError', e),
+    });
   }
 
   /** Tasks waiting for a worker. */
@@ -183,6 +198,16 @@ class Pool extends EventEmitter {
 
   /** Refuses new tasks, lets queued and running ones finish, then stops the workers. */
   close() {
+    if (this._consumer && !this._consumerClosing) {
+      // Stop taking jobs first (those held and not started go back to the queue), let the
+      // running ones finish and be acked, then close as usual.
+      this._consumerClosing = this._consumer
+        .close()
+        .then(() => this._consumer.done)
+        .then(() => this._queueObject.close())
+        .then(() => this.close());
+      return this._consumerClosing;
+    }
     if (!this._closing) {
       let resolve;
       const done = new Promise((r) => (resolve = r));

@@ -1,7 +1,9 @@
 #!/usr/bin/env node
-// Puts the native `pm` binary at bin/pm, so the npm bin runs it directly: `pm ls` costs a few
-// milliseconds instead of a Node start-up. A checkout uses the binary cargo just built; a
-// registry install uses the one shipped in the platform package (npm/<platform>).
+// Source checkout (the `build` step of `npm install`): puts the native `pm` binary cargo just
+// built at bin/pm, so the npm bin runs it directly and `pm ls` costs a few milliseconds instead
+// of a Node start-up. A registry install gets it from the platform package instead
+// (scripts/postinstall.js). bin/pm-runtime and bin/pm-docker are links to it: the binary runs
+// container mode when started under either name.
 'use strict';
 const fs = require('fs');
 const path = require('path');
@@ -13,16 +15,9 @@ const triple = { 'linux-x64': 'x86_64-unknown-linux-gnu', 'linux-arm64': 'aarch6
 ];
 
 function candidates() {
-  const out = [
-    path.join(root, 'target', 'release', 'pm'),
-    triple && path.join(root, 'target', triple, 'release', 'pm'),
-  ];
-  try {
-    out.push(require.resolve(`pm-native-${process.platform}-${process.arch}-gnu/pm`));
-  } catch (_) {
-    // No platform package: a source checkout.
-  }
-  return out.filter(Boolean);
+  const out = [path.join(root, 'target', 'release', 'pm')];
+  if (triple) out.push(path.join(root, 'target', triple, 'release', 'pm'));
+  return out;
 }
 
 const found = candidates()
@@ -37,3 +32,8 @@ const tmp = `${dest}.tmp${process.pid}`;
 fs.copyFileSync(found, tmp);
 fs.chmodSync(tmp, 0o755);
 fs.renameSync(tmp, dest);
+for (const name of ['pm-runtime', 'pm-docker']) {
+  const link = path.join(root, 'bin', name);
+  fs.rmSync(link, { force: true });
+  fs.symlinkSync('pm', link);
+}

@@ -5,7 +5,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{alive, read, wait_for, Pm};
+use common::{alive, mark_js, read, wait_for, wait_for_file, Pm};
 
 const LONG: Duration = Duration::from_secs(20);
 
@@ -75,22 +75,23 @@ fn restart_delay_and_backoff_wait_between_restarts() {
 fn sigint_handler_finishes_its_work_on_stop() {
     let pm = Pm::new();
     let marker = pm.path("cleaned");
+    let handler = pm.path("handler");
     pm.write(
         "graceful.js",
         &format!(
-            "process.on('SIGINT', () => setTimeout(() => {{ require('fs').writeFileSync({:?}, 'ok'); process.exit(0) }}, 1000));\nsetInterval(() => {{}}, 1000);\n",
-            marker.display().to_string()
+            "process.on('SIGINT', () => setTimeout(() => {{ require('fs').writeFileSync({:?}, 'ok'); process.exit(0) }}, 1000));\n{};\nsetInterval(() => {{}}, 1000);\n",
+            marker.display().to_string(),
+            mark_js(&handler)
         ),
     );
     pm.ok(&["start", "graceful.js", "--kill-timeout", "3000"]);
     wait_for("online", LONG, || {
         (pm.proc("graceful")["pm2_env"]["status"] == "online").then_some(())
     });
-    // Give Node time to install its handler: it is installed before the first tick.
     wait_for("pid", LONG, || {
         pm.proc("graceful")["pid"].as_i64().filter(|p| *p > 0)
     });
-    std::thread::sleep(Duration::from_millis(300));
+    wait_for_file("the SIGINT handler", LONG, &handler);
     pm.ok(&["stop", "graceful"]);
     assert_eq!(
         read(&marker),
@@ -103,14 +104,16 @@ fn sigint_handler_finishes_its_work_on_stop() {
 fn an_app_ignoring_sigint_is_killed_after_kill_timeout_with_its_grandchild() {
     let pm = Pm::new();
     let gc_pid = pm.path("grandchild.pid");
+    let handler = pm.path("handler");
+    // The grandchild reports its pid only once it ignores SIGINT, the app once it does.
     pm.write(
         "stubborn.js",
         &format!(
             "const {{ spawn }} = require('child_process');\n\
-             const gc = spawn('sh', ['-c', 'trap \"\" INT; while true; do sleep 1; done'], {{ stdio: 'ignore' }});\n\
-             require('fs').writeFileSync({:?}, String(gc.pid));\n\
-             process.on('SIGINT', () => {{}});\nsetInterval(() => {{}}, 1000);\n",
-            gc_pid.display().to_string()
+             spawn('sh', ['-c', 'trap \"\" INT; echo $$ > \"$0\"; while true; do sleep 1; done', {:?}], {{ stdio: 'ignore' }});\n\
+             process.on('SIGINT', () => {{}});\n{};\nsetInterval(() => {{}}, 1000);\n",
+            gc_pid.display().to_string(),
+            mark_js(&handler)
         ),
     );
     pm.ok(&["start", "stubborn.js", "--kill-timeout", "500"]);
@@ -119,7 +122,7 @@ fn an_app_ignoring_sigint_is_killed_after_kill_timeout_with_its_grandchild() {
     }) as i32;
     let gc: i32 = wait_for("grandchild", LONG, || read(&gc_pid).trim().parse().ok());
     assert!(alive(gc));
-    std::thread::sleep(Duration::from_millis(200));
+    wait_for_file("the app's SIGINT handler", LONG, &handler);
     let t = Instant::now();
     pm.ok(&["stop", "stubborn"]);
     let took = t.elapsed();
@@ -138,19 +141,21 @@ fn an_app_ignoring_sigint_is_killed_after_kill_timeout_with_its_grandchild() {
 fn shutdown_with_message_sends_the_shutdown_message() {
     let pm = Pm::new();
     let marker = pm.path("got");
+    let listening = pm.path("listening");
     pm.write(
         "msg.js",
         &format!(
             "process.on('message', (m) => {{ if (m === 'shutdown') {{ require('fs').writeFileSync({:?}, m); process.exit(0) }} }});\n\
-             process.on('SIGINT', () => {{}});\n",
-            marker.display().to_string()
+             process.on('SIGINT', () => {{}});\n{};\n",
+            marker.display().to_string(),
+            mark_js(&listening)
         ),
     );
     pm.ok(&["start", "msg.js", "--shutdown-with-message"]);
     wait_for("pid", LONG, || {
         pm.proc("msg")["pid"].as_i64().filter(|p| *p > 0)
     });
-    std::thread::sleep(Duration::from_millis(300));
+    wait_for_file("the message listener", LONG, &listening);
     pm.ok(&["stop", "msg"]);
     assert_eq!(read(&marker), "shutdown");
 }
@@ -159,11 +164,12 @@ fn shutdown_with_message_sends_the_shutdown_message() {
 fn memory_growth_triggers_a_restart_within_two_seconds() {
     let pm = Pm::new();
     let crossed = pm.path("crossed");
-    // Crosses the limit in one step, after start-up, and records when.
+    // Crosses the limit in one step, after start-up, and records when it starts to: the daemon
+    // may restart it while the buffer is still being filled, before a later write could run.
     pm.write(
         "hog.js",
         &format!(
-            "setTimeout(() => {{ global.keep = Buffer.alloc(300 << 20, 1); require('fs').writeFileSync({:?}, String(Date.now())); }}, 500);\n\
+            "setTimeout(() => {{ require('fs').writeFileSync({:?}, String(Date.now())); global.keep = Buffer.alloc(300 << 20, 1); }}, 500);\n\
              setInterval(() => {{}}, 1000);\n",
             crossed.display().to_string()
         ),
@@ -296,7 +302,17 @@ fn watch_restarts_once_per_save_burst_and_respects_ignore_watch() {
 #[test]
 fn kill_stops_all_apps_in_parallel() {
     let pm = Pm::new();
-    pm.write("slowstop.js", "process.on('SIGINT', () => setTimeout(() => process.exit(0), 1500)); setInterval(() => {}, 1000);\n");
+    // Each instance marks, under its own name, that its handler is installed.
+    let ready = |name: &str| pm.path(&format!("ready-{name}"));
+    pm.write(
+        "slowstop.js",
+        &format!(
+            "process.on('SIGINT', () => setTimeout(() => process.exit(0), 1500));\n\
+             require('fs').writeFileSync(require('path').join({:?}, 'ready-' + process.env.name), '');\n\
+             setInterval(() => {{}}, 1000);\n",
+            pm.dir.path().display().to_string()
+        ),
+    );
     for i in 0..4 {
         pm.ok(&[
             "start",
@@ -315,7 +331,9 @@ fn kill_stops_all_apps_in_parallel() {
             .collect();
         (pids.len() == 4).then_some(pids)
     });
-    std::thread::sleep(Duration::from_millis(300));
+    for i in 0..4 {
+        wait_for_file("a SIGINT handler", LONG, &ready(&format!("s{i}")));
+    }
     let t = Instant::now();
     pm.ok(&["kill"]);
     let took = t.elapsed();
@@ -327,4 +345,29 @@ fn kill_stops_all_apps_in_parallel() {
     for p in pids {
         assert!(!alive(p));
     }
+}
+
+/// A program that cannot be executed fails the spawn itself (pm2's `errored`, no restarts),
+/// with the reason in the app's error log, rather than a child that dies on every restart.
+#[test]
+fn a_missing_interpreter_is_a_spawn_error() {
+    let pm = Pm::new();
+    pm.write("app.js", "setInterval(() => {}, 1000);\n");
+    let _ = pm.run(&["start", "app.js", "--interpreter", "/nonexistent/node"]);
+    let p = wait_for("errored", LONG, || {
+        let p = pm.proc("app");
+        (p["pm2_env"]["status"] == "errored").then_some(p)
+    });
+    assert_eq!(
+        p["pm2_env"]["restart_time"], 0,
+        "a spawn error is not retried"
+    );
+    let err_log = p["pm2_env"]["pm_err_log_path"]
+        .as_str()
+        .expect("err log path");
+    let text = read(std::path::Path::new(err_log));
+    assert!(
+        text.contains("spawn /nonexistent/node failed"),
+        "the error log says why: {text:?}"
+    );
 }

@@ -70,6 +70,25 @@ async function promises(): Promise<void> {
   await api.reloadLogs();
   await api.sendSignalToProcessName('SIGUSR2', 'app');
   await api.dump(true);
+  bus.on('process:exception', (p) => console.log(p.process.name, p.data.message, p.data.stack));
+  bus.on('pm2:kill', (p) => console.log(p.status, p.msg));
+  const pong: { msg: string } = await api.ping();
+  await api.scale('app', '+1');
+  api.scale('app', 2, (err, res) => res.success);
+  await api.sendLineToStdin(procs[0].pm_id, 'hello');
+  api.sendLineToStdin(0, 'hello', '\r\n', (err, list) => list.length);
+  const ids: number[] = await api.getProcessIdByName('app');
+  api.getProcessIdByName('app', (err, found, details) => details[found[0]].name);
+  const pids: number[] = await api.getPID('app');
+  api.getPID((err, all) => all.length);
+  api.trigger('app', 'refresh', (err) => err && err.message);
+  await api.set('pm2-logrotate:max_size', '10M');
+  const conf = await api.get('pm2-logrotate:max_size');
+  console.log(pong.msg, ids, pids, conf.output);
+  await api.clearDump();
+  await api.resurrect();
+  api.startup('systemd', { user: 'app' }, (err, res) => res.output);
+  await api.update();
   await api.delete('app');
   await api.killDaemon();
   bus.close();
@@ -77,7 +96,23 @@ async function promises(): Promise<void> {
 }
 
 const also: typeof pm2.start = pmNative.start;
+const scaleTop: typeof pm2.scale = pmNative.scale;
 const names: string[] = [binPath, version(), String(pmNative.protocolVersion())];
 new pmNative.custom({ pm2_home: '/tmp/x' }).list().then((l) => l.length);
 
-export { ok, pid, stopIt, usePool, promises, also, names };
+async function useQueue(): Promise<number> {
+  const q = pmNative.queue<{ file: string }>('jobs', { maxLength: 10, maxPayload: 1024 });
+  const id: number | string = await q.push({ file: 'a.png' }, { priority: 1, delay: 0 });
+  for await (const job of q.consume({ concurrency: 4 })) {
+    const f: string = job.data.file;
+    if (f) await job.ack();
+    else await job.nack({ deadLetter: true });
+    break;
+  }
+  const r = pmNative.queue('x', { redis: 'redis://127.0.0.1:6379', mode: 'list' });
+  r.process(async (d) => d, { concurrency: 2 });
+  new pmNative.Pool('w.js', { size: 'io', queue: 'jobs' });
+  return (await q.stats()).ready + Number(id);
+}
+
+export { ok, pid, stopIt, usePool, promises, also, names, useQueue };

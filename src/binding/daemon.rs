@@ -45,38 +45,65 @@ pub fn home_dir(home: Option<String>) -> String {
 /// Connects and greets; when nothing answers and `bin` is given, starts the daemon first.
 /// Returns the stream and whether a daemon had to be started.
 async fn connect(home: &Home, bin: Option<&str>) -> Result<(UnixStream, bool), String> {
+    // A daemon killed a moment ago: its main thread is gone, but its socket stays open (and
+    // accepts) until its last thread has exited, closing connections unanswered. Soon nothing
+    // answers, and a new daemon is started.
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(3);
+    loop {
+        match connect_once(home, bin).await {
+            Err(Greet::Closed(_)) if tokio::time::Instant::now() < deadline => {
+                tokio::time::sleep(std::time::Duration::from_millis(10)).await
+            }
+            Err(Greet::Closed(e) | Greet::Refused(e)) => return Err(e),
+            Ok(c) => return Ok(c),
+        }
+    }
+}
+
+/// Why connecting failed: a connection closed without an answer (a daemon on its way out), or
+/// anything else.
+enum Greet {
+    Closed(String),
+    Refused(String),
+}
+
+async fn connect_once(home: &Home, bin: Option<&str>) -> Result<(UnixStream, bool), Greet> {
     let mut started = false;
     let stream = match UnixStream::connect(home.rpc_socket()).await {
         Ok(s) => s,
         Err(e) => {
             let Some(bin) = bin else {
-                return Err(format!("no daemon on {}: {e}", home.rpc_socket().display()));
+                let shown = home.rpc_socket().display().to_string();
+                return Err(Greet::Refused(format!("no daemon on {shown}: {e}")));
             };
-            start_daemon(home, bin).await?;
+            start_daemon(home, bin).await.map_err(Greet::Refused)?;
             started = true;
-            UnixStream::connect(home.rpc_socket())
-                .await
-                .map_err(|e| format!("the daemon started but does not answer: {e}"))?
+            UnixStream::connect(home.rpc_socket()).await.map_err(|e| {
+                Greet::Refused(format!("the daemon started but does not answer: {e}"))
+            })?
         }
     };
     Ok((greet(stream).await?, started))
 }
 
-async fn greet(mut s: UnixStream) -> Result<UnixStream, String> {
+async fn greet(mut s: UnixStream) -> Result<UnixStream, Greet> {
     let hello = Request::Hello(Hello {
         protocol: PROTOCOL_VERSION,
         version: VERSION.into(),
     });
     frame::write(&mut s, &hello)
         .await
-        .map_err(|e| format!("cannot talk to the daemon: {e}"))?;
+        .map_err(|e| Greet::Closed(format!("cannot talk to the daemon: {e}")))?;
+    let unanswered =
+        "the daemon did not answer the handshake; run `pm kill` to stop it, then retry";
     match frame::read::<_, Response>(&mut s).await {
         Ok(Response::Hello(h)) if h.protocol == PROTOCOL_VERSION => Ok(s),
-        Ok(Response::Hello(h)) => Err(format!(
+        Ok(Response::Hello(h)) => Err(Greet::Refused(format!(
             "the running daemon is pm-native {} (protocol {}), this library is {VERSION} (protocol {PROTOCOL_VERSION}); run `pm kill` to stop it, then retry",
             h.version, h.protocol
-        )),
-        _ => Err("the daemon did not answer the handshake; run `pm kill` to stop it, then retry".into()),
+        ))),
+        Ok(_) => Err(Greet::Refused(unanswered.into())),
+        Err(_) => Err(Greet::Closed(unanswered.into())),
     }
 }
 
@@ -114,15 +141,46 @@ pub async fn ensure_daemon(home: Option<String>, bin: String) -> napi::Result<bo
     connect(&home, Some(&bin)).await.map(|c| c.1).map_err(err)
 }
 
-/// Sends one request (a JSON `Request`) and resolves with the daemon's JSON `Response`.
+/// What one request came to: the daemon's JSON answer, or why it was refused.
+enum Answer {
+    Json(String),
+    Refused(crate::protocol::Error),
+}
+
+/// Sends one request (a JSON `Request`) and resolves with the daemon's JSON `Response`; a
+/// refusal rejects with an `Error` whose `message` is pm2's and whose `code` is the daemon's
+/// (`not_found`, `no_process`, ...), so callers branch on the code rather than the wording.
 /// Starts the daemon when none runs, except for `kill`.
-#[napi]
-pub async fn daemon_request(
+#[napi(ts_return_type = "Promise<string>")]
+pub fn daemon_request(
+    env: &napi::Env,
     home: Option<String>,
     bin: String,
     request: String,
-) -> napi::Result<String> {
-    let home = home_of(home);
+) -> napi::Result<napi::bindgen_prelude::PromiseRaw<'_, String>> {
+    env.spawn_future_with_callback(
+        exchange(home_of(home), bin, request),
+        |env, answer| match answer {
+            Answer::Json(json) => Ok(json),
+            Answer::Refused(e) => Err(coded_error(env, e.code(), &e.to_string())),
+        },
+    )
+}
+
+/// A JS `Error` with `message` and `code` both set (napi's own errors carry a status there).
+fn coded_error(env: &napi::Env, code: &str, message: &str) -> napi::Error {
+    use napi::bindgen_prelude::JsObjectValue;
+    use napi::JsValue;
+    let made = env
+        .create_error(napi::Error::from_reason(message))
+        .and_then(|mut obj| {
+            obj.set_named_property("code", code)?;
+            Ok(napi::Error::from(obj.to_unknown()))
+        });
+    made.unwrap_or_else(|e| e)
+}
+
+async fn exchange(home: Home, bin: String, request: String) -> napi::Result<Answer> {
     let req: Request =
         serde_json::from_str(&request).map_err(|e| err(format!("invalid request: {e}")))?;
     if matches!(req, Request::Hello(_) | Request::Subscribe) {
@@ -135,11 +193,15 @@ pub async fn daemon_request(
     let mut s = match connect(&home, spawn).await {
         Ok((s, _)) => s,
         // Killing a daemon that is not there is done already.
-        Err(_) if is_kill => return Ok(serde_json::json!({ "kind": "done" }).to_string()),
+        Err(_) if is_kill => {
+            return Ok(Answer::Json(
+                serde_json::json!({ "kind": "done" }).to_string(),
+            ))
+        }
         Err(e) => return Err(err(e)),
     };
     frame::write(&mut s, &req).await.map_err(err)?;
-    let resp: Value = frame::read(&mut s)
+    let resp: Response = frame::read(&mut s)
         .await
         .map_err(|e| err(format!("the daemon closed the connection: {e}")))?;
     if is_kill {
@@ -152,24 +214,31 @@ pub async fn daemon_request(
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
-    Ok(resp.to_string())
+    Ok(match resp {
+        Response::Error { error, .. } => Answer::Refused(error),
+        other => Answer::Json(serde_json::to_string(&other).map_err(err)?),
+    })
 }
 
-/// Apps from an ecosystem file (JSON, YAML, JS), parsed as `pm start <file>` does. Resolves
+/// Apps from an ecosystem file (JSON, YAML, JS), parsed as `pm start <file>` does; `only` is
+/// pm2's `--only` as given (split here, as the CLI splits it). Resolves
 /// with a JSON array of apps ready for a `start` request.
 #[napi]
 pub async fn apps_from_file(
     path: String,
     env_name: Option<String>,
-    only: Option<Vec<String>>,
+    only: Option<String>,
 ) -> napi::Result<String> {
     tokio::task::spawn_blocking(move || {
         let p = crate::config::paths::absolute(Path::new(&path));
         if !p.exists() {
             return Err(format!("File {} not found", p.display()));
         }
-        let apps = ecosystem::load(&p, env_name.as_deref(), &only.unwrap_or_default())
-            .map_err(err_string)?;
+        let only = only
+            .as_deref()
+            .map(crate::protocol::app::split_only)
+            .unwrap_or_default();
+        let apps = ecosystem::load(&p, env_name.as_deref(), &only).map_err(err_string)?;
         let cwd = p.parent().map(Path::to_path_buf).unwrap_or_default();
         finish_apps(apps, &cwd)
     })
@@ -190,9 +259,11 @@ pub fn apps_from_json(json: String, cwd: String, env_name: Option<String>) -> na
 }
 
 /// What `pm start` does after parsing: pm2's environment defaults, the cwd, and a script that
-/// must exist (a command line with a space is run by a shell, so it is left alone).
+/// must exist (a command line with a space is run by a shell, so it is left alone). Each app
+/// gets its name as the daemon will derive it, so JS never derives one.
 fn finish_apps(mut apps: Vec<AppSpec>, cwd: &Path) -> Result<String, String> {
     for app in &mut apps {
+        app.name = Some(app.resolved_name());
         crate::config::apply_env_defaults(app);
         if app.cwd.is_none() {
             app.cwd = Some(cwd.display().to_string());
@@ -273,15 +344,18 @@ async fn stream_bus(home: &Home, bin: Option<&str>, send: &impl Fn(String)) -> R
         .map_err(err_string)?;
     match frame::read::<_, Response>(&mut s).await {
         Ok(Response::Done) => {}
-        Ok(Response::Error { message }) => return Err(message),
+        Ok(Response::Error { message, .. }) => return Err(message),
         Ok(other) => return Err(format!("unexpected answer to subscribe: {other:?}")),
         Err(e) => return Err(e.to_string()),
     }
     if bin.is_some() {
         send(serde_json::json!({ "kind": "done" }).to_string());
     }
-    while let Ok(v) = frame::read::<_, Value>(&mut s).await {
-        send(v.to_string());
+    while let Ok(ev) = frame::read::<_, Response>(&mut s).await {
+        match serde_json::to_string(&ev) {
+            Ok(json) => send(json),
+            Err(e) => return Err(e.to_string()),
+        }
     }
     Ok(())
 }

@@ -26,8 +26,6 @@ pub fn protocol_version() -> u32 {
 /// 1.5 × cores (the daemon's `--workload` rule, so the CLI and the library agree).
 #[napi]
 pub fn workload_size(workload: String) -> napi::Result<u32> {
-    let cores = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(1);
-    crate::daemon::workload_instances(&workload, cores).map_err(napi::Error::from_reason)
+    crate::sys::workload::workload_instances(&workload, crate::sys::workload::cores())
+        .map_err(napi::Error::from_reason)
 }

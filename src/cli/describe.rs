@@ -1,10 +1,10 @@
 //! `pm describe <id|name>`: pm2's key/value table per matching process.
 
-use anyhow::bail;
 use comfy_table::{ContentArrangement, Table};
 use serde_json::Value;
 
 use crate::config::Home;
+use crate::protocol::{DescribeRequest, Request};
 
 fn text(v: &Value) -> String {
     match v {
@@ -25,68 +25,97 @@ fn text(v: &Value) -> String {
     }
 }
 
-fn iso(ms: &Value) -> String {
-    ms.as_i64()
-        .and_then(chrono::DateTime::from_timestamp_millis)
+fn iso(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms)
         .map(|d| d.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
         .unwrap_or_else(|| "N/A".into())
 }
 
+/// A string field, as pm2 prints an empty one.
+fn or_na(s: &str) -> String {
+    text(&Value::from(s))
+}
+
+/// An optional field, as pm2 prints a missing one.
+fn opt(v: Option<&Value>) -> String {
+    v.map_or_else(|| "N/A".into(), text)
+}
+
+/// pm2's "Code metrics value" table: each metric as `value unit`.
+fn code_metrics(m: &serde_json::Map<String, Value>) -> Option<Table> {
+    if m.is_empty() {
+        return None;
+    }
+    let mut t = Table::new();
+    t.load_preset("││──├─┼┤│    ┬┴┌┐└┘")
+        .set_content_arrangement(ContentArrangement::Disabled);
+    for (k, v) in m {
+        let value = v.get("value").unwrap_or(v);
+        let unit = v.get("unit").and_then(Value::as_str).unwrap_or("");
+        let value = match value {
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        t.add_row(vec![k.clone(), format!("{value} {unit}")]);
+    }
+    Some(t)
+}
+
 pub fn describe(home: &Home, target: &str) -> anyhow::Result<i32> {
-    let list = super::list(home)?;
-    let found: Vec<&Value> = list
-        .iter()
-        .filter(|p| p["name"] == target || crate::cli::is_id(&p["pm_id"], target))
-        .collect();
+    let found = super::procs(
+        home,
+        &Request::Describe(DescribeRequest {
+            target: target.into(),
+        }),
+    )?;
     if found.is_empty() {
         eprintln!("[PM2][WARN] {target} doesn't exist");
         return Ok(1);
     }
-    let now = crate::supervisor::now_ms();
-    for p in found {
-        let e = &p["pm2_env"];
-        let online = e["status"] == "online";
-        let rows: Vec<(&str, String)> = vec![
-            ("status", text(&e["status"])),
-            ("name", text(&p["name"])),
-            ("namespace", text(&e["namespace"])),
-            ("version", text(&e["version"])),
-            ("restarts", text(&e["restart_time"])),
+    let now = crate::sys::clock::now_ms();
+    for p in &found {
+        let p = &crate::protocol::secret::shown(p);
+        let e = &p.pm2_env;
+        let mut rows: Vec<(&str, String)> = vec![
+            ("status", or_na(&e.status)),
+            ("name", or_na(&p.name)),
+            ("namespace", or_na(&e.namespace)),
+            ("version", opt(e.version.as_ref())),
+            ("restarts", e.restart_time.to_string()),
             (
                 "uptime",
-                if online {
-                    super::table::time_since(e["pm_uptime"].as_i64().unwrap_or(now), now)
+                if e.is_online() {
+                    super::table::time_since(e.pm_uptime, now)
                 } else {
                     "0".into()
                 },
             ),
-            ("script path", text(&e["pm_exec_path"])),
-            ("script args", text(&e["args"])),
-            ("error log path", text(&e["pm_err_log_path"])),
-            ("out log path", text(&e["pm_out_log_path"])),
-            ("pid path", text(&e["pm_pid_path"])),
-            ("interpreter", text(&e["exec_interpreter"])),
-            ("interpreter args", text(&e["node_args"])),
-            ("script id", text(&p["pm_id"])),
-            ("exec cwd", text(&e["pm_cwd"])),
-            ("exec mode", text(&e["exec_mode"])),
-            ("node env", text(&e["env"]["NODE_ENV"])),
+            ("script path", or_na(&e.pm_exec_path)),
+            ("script args", opt(e.options.get("args"))),
+            ("error log path", or_na(&e.pm_err_log_path)),
+            ("out log path", or_na(&e.pm_out_log_path)),
+            ("pid path", or_na(&e.pm_pid_path)),
+            ("interpreter", or_na(&e.exec_interpreter)),
+            ("interpreter args", text(&e.node_args.clone().into())),
+            ("script id", p.pm_id.to_string()),
+            ("exec cwd", or_na(&e.pm_cwd)),
+            ("exec mode", e.exec_mode.as_str().into()),
+            ("node env", opt(e.env.get("NODE_ENV"))),
             (
                 "watch & reload",
-                if matches!(e["watch"], Value::Bool(false) | Value::Null) {
-                    "✘".into()
-                } else {
-                    "✔".into()
-                },
+                if e.is_watching() { "✔" } else { "✘" }.into(),
             ),
-            ("unstable restarts", text(&e["unstable_restarts"])),
-            ("created at", iso(&e["created_at"])),
+            ("unstable restarts", e.unstable_restarts.to_string()),
+            ("created at", iso(e.created_at)),
         ];
-        let mut rows = rows;
-        if let Some(w) = e["workload"].as_str() {
+        rows.extend(super::health::rows(e));
+        if let Some(err) = &e.log_error {
+            rows.push(("log error", format!("output dropped: {err}")));
+        }
+        if let Some(w) = e.options.get("workload").and_then(Value::as_str) {
             rows.push((
                 "instances",
-                format!("{} (workload {w})", text(&e["instances"])),
+                format!("{} (workload {w})", text(&e.instances)),
             ));
         }
         let mut t = Table::new();
@@ -97,17 +126,18 @@ pub fn describe(home: &Home, target: &str) -> anyhow::Result<i32> {
         }
         println!(
             " Describing process with id {} - name {} ",
-            p["pm_id"],
-            text(&p["name"])
+            p.pm_id,
+            or_na(&p.name)
         );
         println!("{t}");
+        if let Some(t) = code_metrics(&e.axm_monitor) {
+            println!(" Code metrics value ");
+            println!("{t}");
+        }
         println!(
             " Use `pm logs {} [--lines 1000]` to display logs",
-            text(&p["name"])
+            or_na(&p.name)
         );
-    }
-    if list.is_empty() {
-        bail!("no processes");
     }
     Ok(0)
 }

@@ -4,11 +4,10 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use serde_json::Value;
-
 use super::args::LogsArgs;
 use crate::config::Home;
 use crate::logs::tail;
+use crate::protocol::{Error, ProcView, Request, TargetRequest};
 
 struct Source {
     path: PathBuf,
@@ -17,38 +16,25 @@ struct Source {
     is_err: bool,
 }
 
-fn sources(list: &[Value], a: &LogsArgs) -> Vec<Source> {
+fn sources(list: &[ProcView], a: &LogsArgs) -> Vec<Source> {
     let mut out: Vec<Source> = Vec::new();
     for p in list {
-        if let Some(t) = a.target.as_deref() {
-            let re_match = t.len() > 2
-                && t.starts_with('/')
-                && t.ends_with('/')
-                && regex::Regex::new(&t[1..t.len() - 1])
-                    .is_ok_and(|re| p["name"].as_str().is_some_and(|n| re.is_match(n)));
-            let hit = p["name"] == t
-                || crate::cli::is_id(&p["pm_id"], t)
-                || p["pm2_env"]["namespace"] == t
-                || t == "all"
-                || re_match;
-            if !hit {
+        let label = format!("{}|{}", p.pm_id, p.name);
+        let files = [
+            (&p.pm2_env.pm_out_log_path, false),
+            (&p.pm2_env.pm_err_log_path, true),
+        ];
+        for (path, is_err) in files {
+            if (is_err && a.out) || (!is_err && a.err) || path == "/dev/null" {
                 continue;
             }
-        }
-        let label = format!("{}|{}", p["pm_id"], p["name"].as_str().unwrap_or(""));
-        for (key, is_err) in [("pm_out_log_path", false), ("pm_err_log_path", true)] {
-            if (is_err && a.out) || (!is_err && a.err) {
-                continue;
-            }
-            if let Some(path) = p["pm2_env"][key].as_str().filter(|s| *s != "/dev/null") {
-                let path = PathBuf::from(path);
-                if !out.iter().any(|s| s.path == path) {
-                    out.push(Source {
-                        path,
-                        label: label.clone(),
-                        is_err,
-                    });
-                }
+            let path = PathBuf::from(path);
+            if !out.iter().any(|s| s.path == path) {
+                out.push(Source {
+                    path,
+                    label: label.clone(),
+                    is_err,
+                });
             }
         }
     }
@@ -93,7 +79,21 @@ fn emit(src: &Source, line: &str, a: &LogsArgs, width: Option<usize>) {
 }
 
 pub fn logs(home: &Home, a: LogsArgs) -> anyhow::Result<i32> {
-    let list = super::list(home)?;
+    // The daemon picks the processes by pm2's rules; a target that names none shows nothing.
+    let list = match &a.target {
+        None => super::list(home)?,
+        Some(t) => {
+            let req = Request::Select(TargetRequest {
+                targets: vec![t.clone()],
+                cwd: Some(super::caller_cwd()?),
+            });
+            match super::procs(home, &req) {
+                Ok(list) => list,
+                Err(e) if e.downcast_ref::<Error>().is_some_and(Error::is_not_found) => Vec::new(),
+                Err(e) => return Err(e),
+            }
+        }
+    };
     let label = a.target.clone().unwrap_or_else(|| "all".into());
     if a.lines > 0 || !a.nostream {
         println!("[TAILING] Tailing last {} lines for [{label}] process (change the value with --lines option)", a.lines);

@@ -4,20 +4,30 @@
 mod actions;
 pub mod args;
 pub mod client;
+mod conf;
 mod describe;
+mod dump;
+mod health;
 pub mod inspect;
 mod logs;
-mod start;
+mod monit;
+mod observe;
+mod queue;
+mod report;
+mod serve;
+pub(crate) mod start;
+pub mod startup;
 pub mod table;
+mod tolerated;
+mod verbs;
 
 use std::io::Write;
 
 use anyhow::{anyhow, Context};
 use clap::Parser;
-use serde_json::Value;
 
 use crate::config::Home;
-use crate::protocol::{Request, Response};
+use crate::protocol::{DescribeRequest, ProcView, Request, Response};
 use args::{Cli, Cmd};
 use client::Client;
 
@@ -43,12 +53,15 @@ impl Out {
     }
 }
 
+/// Parses the command line; a bad one (or `--help`) is printed here and gives the exit code.
+pub fn parse() -> Result<Cli, i32> {
+    Cli::try_parse().map_err(clap_error)
+}
+
 /// Runs the CLI and returns the process exit code. Every error reaches the user as one line.
-pub fn main() -> i32 {
-    let cli = match Cli::try_parse() {
-        Ok(c) => c,
-        Err(e) => return clap_error(e),
-    };
+/// `pm daemon` is not run here: the binary's entry starts the daemon itself, so the CLI only
+/// ever reaches it through the socket.
+pub fn main(cli: Cli) -> i32 {
     if cli.version {
         println!("{}", crate::protocol::VERSION);
         return 0;
@@ -57,6 +70,17 @@ pub fn main() -> i32 {
         silent: cli.silent,
         mini: cli.mini,
     };
+    tolerated::flags(&cli.pm2io);
+    let mut cli = cli;
+    if let Some(
+        Cmd::Start(a)
+        | Cmd::StartOrRestart(a)
+        | Cmd::StartOrReload(a)
+        | Cmd::StartOrGracefulReload(a),
+    ) = cli.command.as_mut()
+    {
+        a.no_source_map_support = cli.pm2io.disable_source_map_support;
+    }
     let Some(cmd) = cli.command else {
         eprintln!("[PM2][ERROR] no command given (see pm --help)");
         print!("{USAGE}");
@@ -65,8 +89,9 @@ pub fn main() -> i32 {
     match run(cmd, &out) {
         Ok(code) => code,
         Err(e) => {
-            let msg = format!("{e:#}").replace('\n', " ");
-            if msg == "No process found" {
+            let msg = one_line(&e);
+            // pm2 only warns when `all` finds nothing.
+            if matches!(e.downcast_ref(), Some(crate::protocol::Error::NoProcess)) {
                 eprintln!("[PM2][WARN] {msg}");
             } else {
                 eprintln!("[PM2][ERROR] {msg}");
@@ -74,6 +99,23 @@ pub fn main() -> i32 {
             1
         }
     }
+}
+
+/// An error and its causes on one line, `a: b: c`, leaving out a cause whose text an outer
+/// message already quotes (errors that print their source, as `cannot write x: <io error>`).
+pub fn one_line(e: &anyhow::Error) -> String {
+    let mut msg = String::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        if msg.contains(&text) {
+            continue;
+        }
+        if !msg.is_empty() {
+            msg.push_str(": ");
+        }
+        msg.push_str(&text);
+    }
+    msg.replace('\n', " ")
 }
 
 fn clap_error(e: clap::Error) -> i32 {
@@ -111,16 +153,17 @@ fn clap_error(e: clap::Error) -> i32 {
 
 fn run(cmd: Cmd, out: &Out) -> anyhow::Result<i32> {
     let home = Home::from_env();
-    if !matches!(cmd, Cmd::Daemon) {
-        // `pm jlist | head` should end quietly, as any Unix tool does, not panic on EPIPE.
-        // SAFETY: restoring the default disposition has no preconditions.
-        unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
-    }
+    // `pm jlist | head` should end quietly, as any Unix tool does, not panic on EPIPE.
+    // SAFETY: restoring the default disposition has no preconditions.
+    unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
     match cmd {
-        Cmd::Daemon => {
-            crate::daemon::main(home)?;
-            Ok(0)
-        }
+        Cmd::Daemon { .. } | Cmd::Keeper => Err(anyhow!(
+            "`pm daemon` and `pm keeper` are started by the pm binary's entry"
+        )),
+        Cmd::Runtime { .. } => Err(anyhow!("`pm runtime` is started by the pm binary's entry")),
+        Cmd::Startup(a) => startup::startup(a, out),
+        Cmd::Unstartup(a) => startup::unstartup(a, out),
+        Cmd::Queue { cmd } => queue::run(&home, cmd, out),
         Cmd::Start(a) => start::start(&home, a, start::Mode::Start, out),
         Cmd::StartOrRestart(a) => start::start(&home, a, start::Mode::OrRestart, out),
         Cmd::StartOrReload(a) | Cmd::StartOrGracefulReload(a) => {
@@ -134,43 +177,58 @@ fn run(cmd: Cmd, out: &Out) -> anyhow::Result<i32> {
         Cmd::Delete(t) => actions::act(&home, actions::Verb::Delete, t, out),
         Cmd::Reset(t) => actions::act(&home, actions::Verb::Reset, t, out),
         Cmd::Ls(a) => {
-            let mut list = list(&home)?;
+            let mut list = briefs(&home)?;
             table::sort(&mut list, a.sort.as_deref());
             print_list(&list, out);
             Ok(0)
         }
         Cmd::Jlist => {
-            let list = list(&home)?;
-            let mut stdout = std::io::stdout().lock();
+            let body = Client::connect(&home)?.call_raw(&Request::List)?;
             // pm2 prints jlist without a trailing newline; scripts pipe it straight to a parser.
-            write!(stdout, "{}", Value::Array(list))?;
+            std::io::stdout().lock().write_all(procs_array(&body)?)?;
             Ok(0)
         }
         Cmd::Prettylist => {
             let list = list(&home)?;
-            print!("{}", inspect::inspect(&Value::Array(list)));
+            print!("{}", inspect::inspect(&serde_json::to_value(&list)?));
             Ok(0)
         }
-        Cmd::Describe { target } => describe::describe(&home, &target),
+        Cmd::Describe { target, .. } => describe::describe(&home, &target),
+        Cmd::Env { id, .. } => verbs::env(&home, &id),
+        Cmd::Id { name, .. } => verbs::id(&home, &name),
+        Cmd::Inspect { name, .. } => verbs::inspect(&home, &name, out),
+        Cmd::Trigger { .. } => verbs::trigger(&home),
+        Cmd::Slist { .. } => verbs::slist(),
+        Cmd::Report => report::report(&home, out),
+        Cmd::Link { .. } => verbs::pm2io("link"),
+        Cmd::Unlink => verbs::pm2io("unlink"),
+        Cmd::Plus { .. } => verbs::pm2io("plus"),
+        Cmd::Open => verbs::pm2io("open"),
+        Cmd::Monitor { .. } => verbs::pm2io("monitor"),
+        Cmd::Unmonitor { .. } => verbs::pm2io("unmonitor"),
         Cmd::Logs(a) => logs::logs(&home, a),
-        Cmd::Flush { target } => actions::flush(&home, target, out),
+        Cmd::Monit => monit::monit(&home),
+        Cmd::Metrics(a) => observe::metrics(&home, a, out),
+        Cmd::Dashboard(a) => observe::dashboard(&home, a, out),
+        Cmd::Flush { target, .. } => actions::flush(&home, target, out),
         Cmd::ReloadLogs => {
             out.line("Reloading all logs...");
             Client::connect(&home)?.call_ok(&Request::ReloadLogs)?;
             out.line("All logs reloaded");
             Ok(0)
         }
-        Cmd::Pid { target } => {
-            let list = list(&home)?;
-            for p in list.iter().filter(|p| {
-                target
-                    .as_deref()
-                    .is_none_or(|t| p["name"] == t || crate::cli::is_id(&p["pm_id"], t))
-            }) {
-                println!("{}", p["pid"]);
+        Cmd::Pid { target, .. } => {
+            let list = match &target {
+                Some(t) => procs(
+                    &home,
+                    &Request::Describe(DescribeRequest { target: t.clone() }),
+                )?,
+                None => briefs(&home)?,
+            };
+            for p in &list {
+                println!("{}", p.pid);
             }
-            let known = |t: &str| list.iter().any(|p| p["name"] == t || is_id(&p["pm_id"], t));
-            if target.as_deref().is_some_and(|t| !known(t)) {
+            if target.is_some() && list.is_empty() {
                 println!();
             }
             Ok(0)
@@ -181,23 +239,11 @@ fn run(cmd: Cmd, out: &Out) -> anyhow::Result<i32> {
             Ok(0)
         }
         Cmd::Kill => actions::kill(&home, out),
-        Cmd::Save => {
-            let saved = match Client::connect(&home)?.call_ok(&Request::Dump)? {
-                Response::Procs { procs } => procs.len(),
-                _ => 0,
-            };
-            if saved == 0 {
-                out.line("[PM2][WARN] PM2 is not managing any process, skipping save...");
-            } else {
-                out.line("[PM2] Saving current process list...");
-                out.line(format!(
-                    "[PM2] Successfully saved in {}",
-                    home.dump_file().display()
-                ));
-            }
-            Ok(0)
-        }
-        Cmd::Resurrect => start::resurrect(&home, out),
+        Cmd::Save { force } => dump::save(&home, force, out),
+        Cmd::Resurrect { path } => dump::resurrect(&home, path, out),
+        Cmd::Cleardump => dump::cleardump(&home, out),
+        Cmd::Update => dump::update(&home, out),
+        Cmd::Logrotate { user } => conf::logrotate(&home, user, out),
         Cmd::Scale { name, count } => {
             let req = Request::Scale(crate::protocol::ScaleRequest {
                 name: name.clone(),
@@ -209,19 +255,29 @@ fn run(cmd: Cmd, out: &Out) -> anyhow::Result<i32> {
             show_table(&home, out)?;
             Ok(0)
         }
-        Cmd::SendSignal { signal, target } => actions::send_signal(&home, &signal, &target, out),
+        Cmd::SendSignal { signal, target, .. } => {
+            actions::send_signal(&home, &signal, &target, out)
+        }
         Cmd::Send { target, line } => {
             let req = Request::SendLine(crate::protocol::SendLineRequest {
                 target,
+                cwd: Some(caller_cwd()?),
                 line: line.join(" "),
             });
             Client::connect(&home)?.call_ok(&req)?;
             Ok(0)
         }
-        Cmd::Init { kind } => {
+        Cmd::Set { key, value } => conf::set(&home, key, value, out),
+        Cmd::Multiset { serial } => conf::multiset(&home, &serial, out),
+        Cmd::Get { key } => conf::get(&home, key, out),
+        Cmd::Conf { key, value } => conf::conf(&home, key, value, out),
+        Cmd::Unset { key } => conf::unset(&home, &key, out),
+        Cmd::Install { module } => conf::install(&home, &module, out),
+        Cmd::Serve(a) => serve::serve(&home, a, out),
+        Cmd::Init { kind, .. } => {
             let path = std::env::current_dir()
                 .context("cannot read the current directory")?
-                .join("ecosystem.config.js");
+                .join(crate::config::ecosystem::DEFAULT_FILE);
             let text = match kind.as_deref() {
                 Some("simple") => crate::config::ecosystem::sample_simple(),
                 _ => crate::config::ecosystem::sample(),
@@ -234,31 +290,71 @@ fn run(cmd: Cmd, out: &Out) -> anyhow::Result<i32> {
     }
 }
 
-/// Whether a jlist `pm_id` is the id the user typed.
-pub fn is_id(id: &Value, typed: &str) -> bool {
-    typed
-        .parse::<u64>()
-        .ok()
-        .is_some_and(|t| id.as_u64() == Some(t))
+/// The caller's working directory, which the daemon needs for script paths given relative to
+/// it (its own is `/`).
+pub fn caller_cwd() -> anyhow::Result<String> {
+    Ok(std::env::current_dir()
+        .context("cannot read the current directory")?
+        .display()
+        .to_string())
 }
 
-/// The whole process list, in pm2's jlist shape.
-pub fn list(home: &Home) -> anyhow::Result<Vec<Value>> {
-    match Client::connect(home)?.call_ok(&Request::List)? {
+/// The processes the daemon picks for `req` (`Select`, `Describe`, `List`).
+pub fn procs(home: &Home, req: &Request) -> anyhow::Result<Vec<ProcView>> {
+    match Client::connect(home)?.call_ok(req)? {
         Response::Procs { procs } => Ok(procs),
         other => Err(anyhow!("unexpected answer from the daemon: {other:?}")),
     }
 }
 
-pub fn print_list(list: &[Value], out: &Out) {
+/// The whole process list.
+pub fn list(home: &Home) -> anyhow::Result<Vec<ProcView>> {
+    procs(home, &Request::List)
+}
+
+/// The process list with only what `ls` prints, as views (the rest of each is empty).
+pub fn briefs(home: &Home) -> anyhow::Result<Vec<ProcView>> {
+    match Client::connect(home)?.call_ok(&Request::Brief)? {
+        Response::Briefs { procs } => Ok(procs.into_iter().map(|b| b.into_view()).collect()),
+        other => Err(anyhow!("unexpected answer from the daemon: {other:?}")),
+    }
+}
+
+/// The `procs` array of a `Procs` answer, cut out of the frame's bytes unparsed: the daemon
+/// serialises [`ProcView`]s exactly as `jlist` prints them, so decoding and encoding them
+/// again would only cost time (most of `pm jlist`'s, with many apps). Any other answer is
+/// decoded, and an error becomes one.
+fn procs_array(body: &[u8]) -> anyhow::Result<&[u8]> {
+    const HEAD: &[u8] = br#"{"kind":"procs","procs":"#;
+    if let Some(rest) = body.strip_prefix(HEAD) {
+        if let Some(array) = rest.strip_suffix(b"}") {
+            return Ok(array);
+        }
+    }
+    match crate::protocol::frame::decode::<Response>(body)? {
+        Response::Error { error, .. } => Err(error.into()),
+        other => Err(anyhow!("unexpected answer from the daemon: {other:?}")),
+    }
+}
+
+pub fn print_list(list: &[ProcView], out: &Out) {
     if out.silent {
         return;
     }
-    let now = crate::supervisor::now_ms();
+    let now = crate::sys::clock::now_ms();
     if out.mini {
         print!("{}", table::render_mini(list, now));
     } else {
         println!("{}", table::render(list, now));
+    }
+    // On stderr, under the table (whose shape scripts parse): output being lost is news.
+    for p in list {
+        if let Some(e) = &p.pm2_env.log_error {
+            eprintln!(
+                "[PM2][WARN] {} (id {}): output is being dropped: {e}",
+                p.name, p.pm_id
+            );
+        }
     }
 }
 
@@ -267,8 +363,38 @@ pub fn show_table(home: &Home, out: &Out) -> anyhow::Result<()> {
     if out.silent {
         return Ok(());
     }
-    let mut l = list(home)?;
+    let mut l = briefs(home)?;
     table::sort(&mut l, None);
     print_list(&l, out);
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn jlist_prints_the_procs_array_of_the_frame_unchanged() {
+        let procs = vec![ProcView {
+            name: "web".into(),
+            pm2_env: crate::protocol::Pm2Env {
+                name: "web".into(),
+                instance_var: "NODE_APP_INSTANCE".into(),
+                ..Default::default()
+            },
+            ..Default::default()
+        }];
+        let body = serde_json::to_vec(&Response::Procs {
+            procs: procs.clone(),
+        })
+        .expect("encodes");
+        let printed = procs_array(&body).expect("a procs answer");
+        assert_eq!(
+            printed,
+            serde_json::to_vec(&procs).expect("encodes").as_slice()
+        );
+        let err = serde_json::to_vec(&Response::error(crate::protocol::Error::NoProcess))
+            .expect("encodes");
+        assert!(procs_array(&err).is_err(), "an error answer is an error");
+    }
 }

@@ -4,6 +4,8 @@
 use comfy_table::{CellAlignment, ColumnConstraint, ContentArrangement, Table, Width};
 use serde_json::Value;
 
+use crate::protocol::{Monit, Pm2Env, ProcView};
+
 /// pm2's `bytesToSize(bytes, 1)`, trailing space included.
 pub fn bytes_to_size(bytes: f64) -> String {
     const K: f64 = 1024.0;
@@ -41,15 +43,20 @@ pub fn time_since(since_ms: i64, now_ms: i64) -> String {
     format!("{seconds}s")
 }
 
-fn s<'a>(p: &'a Value, path: &[&str]) -> &'a Value {
-    path.iter().fold(p, |v, k| v.get(k).unwrap_or(&Value::Null))
+/// pm2 prints a missing version as `N/A` in the table (and `undefined` in the mini list).
+fn version(e: &Pm2Env, missing: &str) -> String {
+    match &e.version {
+        None | Some(Value::Null) => missing.into(),
+        Some(Value::String(s)) => s.clone(),
+        Some(v) => v.to_string(),
+    }
 }
 
-fn text(v: &Value) -> String {
-    match v {
-        Value::String(s) => s.clone(),
-        Value::Null => String::new(),
-        other => other.to_string(),
+fn uptime(e: &Pm2Env, now: i64) -> String {
+    if e.is_online() {
+        time_since(e.pm_uptime, now)
+    } else {
+        "0".into()
     }
 }
 
@@ -66,49 +73,47 @@ pub struct Row {
     cells: Vec<String>,
 }
 
-fn row(p: &Value, now: i64) -> Row {
-    let env = s(p, &["pm2_env"]);
-    let status = text(s(env, &["status"]));
-    let online = status == "online";
-    let mode = if text(s(env, &["exec_mode"])) == "cluster_mode" {
-        "cluster"
-    } else {
-        "fork"
-    };
-    let uptime = if online {
-        time_since(s(env, &["pm_uptime"]).as_i64().unwrap_or(now), now)
-    } else {
-        "0".into()
-    };
-    let watching = match s(env, &["watch"]) {
-        Value::Bool(false) | Value::Null => "disabled",
-        _ => "enabled",
-    };
-    let version = match s(env, &["version"]) {
-        Value::Null => "N/A".to_string(),
-        v => text(v),
-    };
+/// A name as shown: an app named after its command line (`pm start "curl https://u:pw@h"`)
+/// shows no URL password. (The table has no env: `describe` masks the env's values too.)
+fn shown_name(p: &ProcView) -> String {
+    crate::protocol::secret::mask_urls(&p.name)
+}
+
+fn row(p: &ProcView, now: i64) -> Row {
+    let e = &p.pm2_env;
     Row {
         cells: vec![
-            text(s(p, &["pm_id"])),
-            text(s(p, &["name"])),
-            text(s(env, &["namespace"])),
-            version,
-            mode.into(),
-            text(s(p, &["pid"])),
-            uptime,
-            text(s(env, &["restart_time"])),
-            status,
-            format!("{}%", text(s(p, &["monit", "cpu"]))),
-            bytes_to_size(s(p, &["monit", "memory"]).as_f64().unwrap_or(0.0)),
-            text(s(env, &["username"])),
-            watching.into(),
+            p.pm_id.to_string(),
+            shown_name(p),
+            e.namespace.clone(),
+            version(e, "N/A"),
+            e.exec_mode.short().into(),
+            p.pid.to_string(),
+            uptime(e, now),
+            e.restart_time.to_string(),
+            e.status.clone(),
+            format!("{}%", cpu(p.monit.cpu)),
+            bytes_to_size(p.monit.memory as f64),
+            e.username.clone(),
+            if e.is_watching() {
+                "enabled"
+            } else {
+                "disabled"
+            }
+            .into(),
         ],
     }
 }
 
+/// A JS number as pm2 prints it: `0`, `12.5`.
+fn cpu(v: f64) -> String {
+    serde_json::to_value(Monit { memory: 0, cpu: v })
+        .map(|m| m["cpu"].to_string())
+        .unwrap_or_else(|_| "0".into())
+}
+
 /// Sorts as pm2's `--sort`: by name unless told otherwise, `:desc` reverses.
-pub fn sort(list: &mut [Value], key: Option<&str>) {
+pub fn sort(list: &mut [ProcView], key: Option<&str>) {
     let (field, desc) = match key {
         Some(k) => match k.split_once(':') {
             Some((f, dir)) => (f.to_string(), dir == "desc"),
@@ -118,23 +123,18 @@ pub fn sort(list: &mut [Value], key: Option<&str>) {
     };
     list.sort_by(|a, b| {
         let ord = match field.as_str() {
-            "id" | "pm_id" => s(a, &["pm_id"]).as_u64().cmp(&s(b, &["pm_id"]).as_u64()),
-            "pid" => s(a, &["pid"]).as_u64().cmp(&s(b, &["pid"]).as_u64()),
-            "namespace" => {
-                text(s(a, &["pm2_env", "namespace"])).cmp(&text(s(b, &["pm2_env", "namespace"])))
-            }
-            "status" => text(s(a, &["pm2_env", "status"])).cmp(&text(s(b, &["pm2_env", "status"]))),
-            "cpu" => s(a, &["monit", "cpu"])
-                .as_f64()
-                .partial_cmp(&s(b, &["monit", "cpu"]).as_f64())
+            "id" | "pm_id" => a.pm_id.cmp(&b.pm_id),
+            "pid" => a.pid.cmp(&b.pid),
+            "namespace" => a.pm2_env.namespace.cmp(&b.pm2_env.namespace),
+            "status" => a.pm2_env.status.cmp(&b.pm2_env.status),
+            "cpu" => a
+                .monit
+                .cpu
+                .partial_cmp(&b.monit.cpu)
                 .unwrap_or(std::cmp::Ordering::Equal),
-            "memory" => s(a, &["monit", "memory"])
-                .as_u64()
-                .cmp(&s(b, &["monit", "memory"]).as_u64()),
-            "uptime" => s(b, &["pm2_env", "pm_uptime"])
-                .as_i64()
-                .cmp(&s(a, &["pm2_env", "pm_uptime"]).as_i64()),
-            _ => text(s(a, &["name"])).cmp(&text(s(b, &["name"]))),
+            "memory" => a.monit.memory.cmp(&b.monit.memory),
+            "uptime" => b.pm2_env.pm_uptime.cmp(&a.pm2_env.pm_uptime),
+            _ => a.name.cmp(&b.name),
         };
         if desc {
             ord.reverse()
@@ -161,27 +161,46 @@ const HEADERS: [&str; 13] = [
 ];
 
 /// The full pm2 table (what pm2 prints whenever stdout is not a narrow terminal).
-pub fn render(list: &[Value], now: i64) -> String {
-    let max_id = list
-        .iter()
-        .filter_map(|p| p["pm_id"].as_u64())
-        .max()
-        .unwrap_or(0);
+pub fn render(list: &[ProcView], now: i64) -> String {
+    let max_id = list.iter().map(|p| p.pm_id).max().unwrap_or(0);
     let id_w = (max_id.to_string().len() + 2).max(4);
     let name_w = list
         .iter()
-        .map(|p| text(&p["name"]).chars().count() + 5)
+        .map(|p| shown_name(p).chars().count() + 5)
         .max()
         .unwrap_or(11)
         .min(40);
-    let widths = [id_w, name_w, 13, 9, 9, 10, 8, 6, 11, 10, 10, 10, 10];
+    let mut widths = vec![id_w, name_w, 13, 9, 9, 10, 8, 6, 11, 10, 10, 10, 10];
+    let mut headers = HEADERS.to_vec();
+    // Only when some app has probes, so pm2's table is unchanged for everyone else.
+    let health = super::health::any_probed(list);
+    if health {
+        headers.push("health");
+        widths.push(11);
+    }
+    let rows: Vec<Vec<String>> = list
+        .iter()
+        .map(|p| {
+            let mut r = row(p, now);
+            if health {
+                r.cells.push(super::health::cell(p));
+            }
+            r.cells
+                .into_iter()
+                .zip(widths.iter())
+                .map(|(c, w)| fit(c, *w))
+                .collect()
+        })
+        .collect();
+    if rows.iter().flatten().all(|c| c.is_ascii()) {
+        return draw(&headers, &widths, &rows);
+    }
     let mut t = Table::new();
     t.load_preset("││──├─┼┤│    ┬┴┌┐└┘")
         .set_content_arrangement(ContentArrangement::Disabled)
-        .set_header(HEADERS.iter().map(|h| comfy_table::Cell::new(*h)));
-    for p in list {
-        let r = row(p, now);
-        t.add_row(r.cells.into_iter().zip(widths).map(|(c, w)| fit(c, w)));
+        .set_header(headers.iter().map(|h| comfy_table::Cell::new(*h)));
+    for r in rows {
+        t.add_row(r);
     }
     for (i, w) in widths.iter().enumerate() {
         if let Some(col) = t.column_mut(i) {
@@ -193,28 +212,67 @@ pub fn render(list: &[Value], now: i64) -> String {
     t.to_string()
 }
 
+/// The table comfy-table draws with these fixed widths, drawn directly: with a thousand apps
+/// comfy-table's layout took most of `pm ls`. Only for ASCII cells (each one column wide and
+/// already cut to fit); anything else goes through comfy-table, which measures wide characters.
+fn draw(headers: &[&str], widths: &[usize], rows: &[Vec<String>]) -> String {
+    let line = |l: &str, m: &str, r: &str| {
+        let mut s = String::from(l);
+        for (i, w) in widths.iter().enumerate() {
+            if i > 0 {
+                s.push_str(m);
+            }
+            s.push_str(&"─".repeat(*w));
+        }
+        s.push_str(r);
+        s
+    };
+    let cells = |out: &mut String, cells: &mut dyn Iterator<Item = &str>| {
+        out.push('│');
+        for (c, w) in cells.zip(widths) {
+            out.push(' ');
+            out.push_str(c);
+            // The cell's padding and the rest of its width; a header may be wider than
+            // ASCII's one column per byte (`↺`), so count characters.
+            let used = 1 + c.chars().count();
+            out.extend(std::iter::repeat_n(' ', w.saturating_sub(used)));
+            out.push('│');
+        }
+    };
+    let mut out = line("┌", "┬", "┐");
+    out.push('\n');
+    cells(&mut out, &mut headers.iter().copied());
+    out.push('\n');
+    out.push_str(&line("├", "┼", "┤"));
+    for r in rows {
+        out.push('\n');
+        cells(&mut out, &mut r.iter().map(String::as_str));
+    }
+    out.push('\n');
+    out.push_str(&line("└", "┴", "┘"));
+    out
+}
+
 /// `pm ls -m`: pm2's plain block per process.
-pub fn render_mini(list: &[Value], now: i64) -> String {
+pub fn render_mini(list: &[ProcView], now: i64) -> String {
     let mut out = String::new();
     for p in list {
-        let env = s(p, &["pm2_env"]);
-        let online = text(s(env, &["status"])) == "online";
-        let watch = matches!(s(env, &["watch"]), Value::Bool(false) | Value::Null);
+        let e = &p.pm2_env;
         out.push_str(&format!(
             "+--- {}\nnamespace : {}\nversion : {}\npid : {}\npm2 id : {}\nstatus : {}\nmode : {}\nrestarted : {}\nuptime : {}\nmemory usage : {}\nerror log : {}\nwatching : {}\nPID file : {}\n\n",
-            text(s(p, &["name"])),
-            text(s(env, &["namespace"])),
-            match s(env, &["version"]) { Value::Null => "undefined".into(), v => text(v) },
-            text(s(p, &["pid"])),
-            text(s(p, &["pm_id"])),
-            text(s(env, &["status"])),
-            if text(s(env, &["exec_mode"])) == "cluster_mode" { "cluster" } else { "fork" },
-            text(s(env, &["restart_time"])),
-            if online { time_since(s(env, &["pm_uptime"]).as_i64().unwrap_or(now), now) } else { "0".into() },
-            bytes_to_size(s(p, &["monit", "memory"]).as_f64().unwrap_or(0.0)),
-            text(s(env, &["pm_err_log_path"])),
-            if watch { "no" } else { "yes" },
-            text(s(env, &["pm_pid_path"])),
+            shown_name(p),
+            e.namespace,
+            version(e, "undefined"),
+            p.pid,
+            p.pm_id,
+            e.status,
+            e.exec_mode.short(),
+            e.restart_time,
+            uptime(e, now),
+            bytes_to_size(p.monit.memory as f64),
+            e.pm_err_log_path,
+            if e.is_watching() { "yes" } else { "no" },
+            e.pm_pid_path,
         ));
     }
     out
@@ -237,14 +295,22 @@ mod tests {
 
     #[test]
     fn table_matches_pm2_layout() {
-        let p = serde_json::json!({"pid": 4875, "name": "web", "pm_id": 0,
-            "pm2_env": {"namespace": "default", "version": "N/A", "exec_mode": "fork_mode", "restart_time": 0,
-                "status": "online", "pm_uptime": 0, "username": "root", "watch": false},
-            "monit": {"memory": 52428800u64, "cpu": 0}});
-        let q = serde_json::json!({"pid": 0, "name": "worker", "pm_id": 1,
-            "pm2_env": {"namespace": "default", "version": "N/A", "exec_mode": "fork_mode", "restart_time": 0,
-                "status": "stopped", "pm_uptime": 0, "username": "root", "watch": false},
-            "monit": {"memory": 0, "cpu": 0}});
+        let view = |pid, name: &str, pm_id, status: &str, memory| ProcView {
+            pid,
+            name: name.into(),
+            pm_id,
+            pm2_env: Pm2Env {
+                namespace: "default".into(),
+                version: Some("N/A".into()),
+                status: status.into(),
+                username: "root".into(),
+                watch: false.into(),
+                ..Default::default()
+            },
+            monit: Monit { memory, cpu: 0.0 },
+        };
+        let p = view(4875, "web", 0, "online", 52428800);
+        let q = view(0, "worker", 1, "stopped", 0);
         let expected = "\
 ┌────┬───────────┬─────────────┬─────────┬─────────┬──────────┬────────┬──────┬───────────┬──────────┬──────────┬──────────┬──────────┐
 │ id │ name      │ namespace   │ version │ mode    │ pid      │ uptime │ ↺    │ status    │ cpu      │ mem      │ user     │ watching │
@@ -253,5 +319,74 @@ mod tests {
 │ 1  │ worker    │ default     │ N/A     │ fork    │ 0        │ 0      │ 0    │ stopped   │ 0%       │ 0b       │ root     │ disabled │
 └────┴───────────┴─────────────┴─────────┴─────────┴──────────┴────────┴──────┴───────────┴──────────┴──────────┴──────────┴──────────┘";
         assert_eq!(render(&[p, q], 3_000), expected);
+    }
+
+    #[test]
+    fn the_direct_drawing_is_comfy_tables() {
+        // Whatever the cells, the ASCII fast path draws what comfy-table draws.
+        let view = |pm_id: u32, name: &str, status: &str, pid: u32| ProcView {
+            pid,
+            name: name.into(),
+            pm_id,
+            pm2_env: Pm2Env {
+                namespace: "a-rather-long-namespace".into(),
+                version: Some("1.2.3-beta.4+build".into()),
+                status: status.into(),
+                username: "someone-with-a-long-name".into(),
+                watch: true.into(),
+                restart_time: 123456,
+                ..Default::default()
+            },
+            monit: Monit {
+                memory: 1 << 40,
+                cpu: 12.5,
+            },
+        };
+        let list: Vec<ProcView> = (0..120)
+            .map(|i| {
+                let name = "x".repeat(i % 50);
+                view(
+                    i as u32 * 37,
+                    &name,
+                    "waiting restart",
+                    4_000_000 + i as u32,
+                )
+            })
+            .collect();
+        let widths_of = |list: &[ProcView]| {
+            let max_id = list.iter().map(|p| p.pm_id).max().unwrap_or(0);
+            let id_w = (max_id.to_string().len() + 2).max(4);
+            let name_w = list
+                .iter()
+                .map(|p| p.name.chars().count() + 5)
+                .max()
+                .unwrap_or(11)
+                .min(40);
+            [id_w, name_w, 13, 9, 9, 10, 8, 6, 11, 10, 10, 10, 10]
+        };
+        for list in [&list[..], &list[..1], &[]] {
+            let widths = widths_of(list);
+            let mut t = Table::new();
+            t.load_preset("││──├─┼┤│    ┬┴┌┐└┘")
+                .set_content_arrangement(ContentArrangement::Disabled)
+                .set_header(HEADERS.iter().map(|h| comfy_table::Cell::new(*h)));
+            for p in list {
+                t.add_row(
+                    row(p, 0)
+                        .cells
+                        .into_iter()
+                        .zip(widths)
+                        .map(|(c, w)| fit(c, w)),
+                );
+            }
+            for (i, w) in widths.iter().enumerate() {
+                if let Some(col) = t.column_mut(i) {
+                    col.set_constraint(ColumnConstraint::Absolute(Width::Fixed(*w as u16)));
+                    col.set_padding((1, 1));
+                    col.set_cell_alignment(CellAlignment::Left);
+                }
+            }
+            assert_eq!(render(list, 0), t.to_string());
+        }
     }
 }

@@ -1,7 +1,9 @@
 //! Where things live (`PM_HOME`) and how apps are described (ecosystem files).
 
+pub mod dump;
 pub mod ecosystem;
 pub mod paths;
+pub mod settings;
 
 pub use paths::Home;
 

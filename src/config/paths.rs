@@ -40,6 +40,15 @@ impl Home {
             None => self.root.join("pm.pid"),
         }
     }
+    /// pm2's name for the daemon's pid file, kept in the home beside [`Home::pid_file`] so
+    /// scripts reading `$PM2_HOME/pm2.pid` find the daemon.
+    pub fn pm2_pid_file(&self) -> PathBuf {
+        self.root.join("pm2.pid")
+    }
+    /// The static file server `pm serve` apps run, which the daemon writes at start.
+    pub fn serve_file(&self) -> PathBuf {
+        self.root.join("serve.js")
+    }
     pub fn daemon_log(&self) -> PathBuf {
         self.root.join("pm.log")
     }
@@ -52,6 +61,10 @@ impl Home {
     }
     pub fn pids_dir(&self) -> PathBuf {
         self.root.join("pids")
+    }
+    /// What the daemon runs, for a successor to adopt (see `daemon::live`).
+    pub fn live_state(&self) -> PathBuf {
+        self.root.join("live.json")
     }
     pub fn dump_file(&self) -> PathBuf {
         self.root.join("dump.pm2")
@@ -97,22 +110,128 @@ pub fn resolve(base: &Path, p: &str) -> PathBuf {
     out
 }
 
-/// Writes a file atomically: a temp file beside it, fsync, then rename over the target.
+/// Writes a file atomically, only its owner can read it: a temp file beside it (created 0600),
+/// fsync, then rename over the target.
 pub fn write_atomic(path: &Path, data: &[u8]) -> std::io::Result<()> {
-    write_replace(path, data, true)
+    write_file(path, data, true, 0o600)
 }
 
-/// Replaces a file so readers never see it half-written, without forcing it to disk: for
+/// [`write_atomic`] for a file others may read (`mode` less the umask): code the apps load,
+/// files for the init system.
+pub fn write_atomic_mode(path: &Path, data: &[u8], mode: u32) -> std::io::Result<()> {
+    write_file(path, data, true, mode)
+}
+
+/// Replaces a file (0600) so readers never see it half-written, without forcing it to disk: for
 /// short-lived state such as pid files, rewritten on every restart, where an fsync would stall
 /// the daemon during a crash loop and a crash loses nothing that matters.
 pub fn write_replace(path: &Path, data: &[u8], sync: bool) -> std::io::Result<()> {
+    write_file(path, data, sync, 0o600)
+}
+
+/// The temp file is created with its final mode, under a name unique to the call
+/// (`create_new`: never a file someone else created, whose mode they chose).
+fn write_file(path: &Path, data: &[u8], sync: bool, mode: u32) -> std::io::Result<()> {
     use std::io::Write;
-    let tmp = path.with_extension(format!("tmp.{}", std::process::id()));
-    let mut f = std::fs::File::create(&tmp)?;
-    f.write_all(data)?;
-    if sync {
-        f.sync_all()?;
+    use std::os::unix::fs::OpenOptionsExt;
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static SEQ: AtomicU64 = AtomicU64::new(0);
+    let n = SEQ.fetch_add(1, Ordering::Relaxed);
+    let tmp = path.with_extension(format!("tmp.{}.{n}", std::process::id()));
+    let written = (|| {
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(mode)
+            .open(&tmp)?;
+        f.write_all(data)?;
+        if sync {
+            f.sync_all()?;
+        }
+        drop(f);
+        std::fs::rename(&tmp, path)
+    })();
+    if written.is_err() {
+        let _ = std::fs::remove_file(&tmp);
     }
-    drop(f);
-    std::fs::rename(&tmp, path)
+    written
+}
+
+/// Writes a file only its owner can read, so that a reader sees the old or the new whole file
+/// and a crash at any moment leaves one of them on disk: a temp file created 0600 beside it (not
+/// chmodded later, so the data is never readable by others, even briefly), fsync, rename over
+/// the target, then fsync of the folder so the rename itself survives a power cut. The temp name
+/// is unique per call, so two writers in one process never share a temp file.
+pub fn write_private(path: &Path, data: &[u8]) -> std::io::Result<()> {
+    write_private_with(path, data, true)
+}
+
+/// [`write_private`], with the fsyncs only when `sync` is set: for state that matters only while
+/// this boot's processes run (the daemon's live state), which a power cut makes moot anyway.
+pub fn write_private_with(path: &Path, data: &[u8], sync: bool) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static SEQ: AtomicU64 = AtomicU64::new(0);
+    let tmp = private_temp(
+        path,
+        std::process::id(),
+        SEQ.fetch_add(1, Ordering::Relaxed),
+    );
+    let written = (|| {
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&tmp)?;
+        f.write_all(data)?;
+        if sync {
+            f.sync_all()?;
+        }
+        std::fs::rename(&tmp, path)
+    })();
+    if written.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    written?;
+    match path.parent().filter(|d| sync && !d.as_os_str().is_empty()) {
+        Some(dir) => std::fs::File::open(dir)?.sync_all(),
+        None => Ok(()),
+    }
+}
+
+/// `.dump.pm2.<pid>.<n>.tmp`: hidden, and recognisable by [`sweep_private_temps`].
+fn private_temp(path: &Path, pid: u32, seq: u64) -> PathBuf {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    path.with_file_name(format!(".{name}.{pid}.{seq}.tmp"))
+}
+
+/// Removes the temp files [`write_private`] leaves when its process is killed mid-write, once
+/// they are a minute old (a live writer finishes long before that).
+pub fn sweep_private_temps(path: &Path) {
+    let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else {
+        return;
+    };
+    let prefix = format!(".{}.", name.to_string_lossy());
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let n = e.file_name().to_string_lossy().into_owned();
+        if !(n.starts_with(&prefix) && n.ends_with(".tmp")) {
+            continue;
+        }
+        let old = e
+            .metadata()
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.elapsed().ok())
+            .is_some_and(|age| age > std::time::Duration::from_secs(60));
+        if old {
+            let _ = std::fs::remove_file(e.path());
+        }
+    }
 }

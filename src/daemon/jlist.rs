@@ -1,93 +1,59 @@
-//! Renders a process in pm2's `jlist` shape. Key order follows pm2 7 (its options schema order,
-//! then the fields its daemon appends), because `prettylist` output is grepped and diffed by
-//! users' scripts. Known pm2 flaw not copied: pm2 lets a shell variable named like one of its
-//! own fields (`name`, `watch`, ...) overwrite that field; here pm2's fields win.
+//! Builds a process's [`ProcView`], pm2's `jlist` element, from what the daemon knows. The
+//! view's own serialisation puts each field where pm2 7 does; here is what goes in it. Known
+//! pm2 flaw not copied: pm2 lets a shell variable named like one of its own fields (`name`,
+//! `watch`, ...) overwrite that field; here pm2's fields win.
+
+use std::collections::HashMap;
+use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
 use crate::metrics::Usage;
-use crate::protocol::ExecMode;
-use crate::supervisor::ProcInfo;
+use crate::protocol::{AppSpec, Brief, Env, ExecMode, Monit, Pm2Env, ProcView};
+use crate::supervisor::{ProcInfo, Status};
 
-/// pm2's options schema, in file order: each given option appears at its place.
-const SCHEMA_ORDER: &[&str] = &[
-    "name",
-    "filter_env",
-    "namespace",
-    "env",
-    "instances",
-    "max_memory_restart",
-    "merge_logs",
-    "vizion",
-    "autostart",
-    "autorestart",
-    "watch",
-    "instance_var",
-    "pmx",
-    "automation",
-    "treekill",
-    "username",
-    "windowsHide",
-    "kill_retry_time",
-];
-
-fn spec_value(info: &ProcInfo, key: &str) -> Option<Value> {
-    let s = &info.spec;
-    let cluster = s.exec_mode() == ExecMode::Cluster;
-    Some(match key {
-        "name" => info.name.clone().into(),
-        "filter_env" => Value::Array(Vec::new()),
-        "namespace" => info.namespace.clone().into(),
-        "env" => {
-            let mut env = info.env.clone();
-            for (k, v) in &s.env {
-                env.insert(k.clone(), v.clone());
-            }
-            env.insert("unique_id".into(), info.unique_id.clone().into());
-            Value::Object(env)
-        }
-        "instances" if cluster => s.instances.to_json(),
-        "max_memory_restart" => s.max_memory_restart?.into(),
-        "merge_logs" if !cluster => s.merge_logs.unwrap_or(true).into(),
-        "merge_logs" => s.merge_logs?.into(),
-        "vizion" => s.vizion.unwrap_or(true).into(),
-        "autostart" => true.into(),
-        "autorestart" => s.autorestart.unwrap_or(true).into(),
-        "watch" => s.watch.clone().unwrap_or(Value::Bool(false)),
-        "instance_var" => s
-            .instance_var
-            .clone()
-            .unwrap_or_else(|| "NODE_APP_INSTANCE".into())
-            .into(),
-        "pmx" | "automation" | "windowsHide" => true.into(),
-        "treekill" => s.treekill.unwrap_or(true).into(),
-        "username" => username().into(),
-        "kill_retry_time" => 100.into(),
-        _ => return None,
+/// The daemon's user, looked up once: every app runs as it, and the lookup reads
+/// `/etc/passwd` (a getuid, an open and several reads per app per list when done each time).
+fn username() -> &'static str {
+    static NAME: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    NAME.get_or_init(|| {
+        nix::unistd::User::from_uid(nix::unistd::getuid())
+            .ok()
+            .flatten()
+            .map(|u| u.name)
+            .unwrap_or_else(|| "root".into())
     })
 }
 
-fn username() -> String {
-    nix::unistd::User::from_uid(nix::unistd::getuid())
-        .ok()
-        .flatten()
-        .map(|u| u.name)
-        .unwrap_or_else(|| "root".into())
+/// The user an app runs as: its `uid` (a name, or a number shown as its name) or the daemon's.
+fn user_of(s: &AppSpec) -> String {
+    match s.extra.get("uid") {
+        Some(Value::String(u)) if u.parse::<u32>().is_err() => u.clone(),
+        Some(v @ (Value::String(_) | Value::Number(_))) => {
+            let n = crate::supervisor::spawn::env_string(v);
+            n.parse()
+                .ok()
+                .and_then(|n| nix::unistd::User::from_uid(nix::unistd::Uid::from_raw(n)).ok())
+                .flatten()
+                .map_or(n, |u| u.name)
+        }
+        _ => username().into(),
+    }
 }
 
-fn path_str(p: &Option<std::path::PathBuf>) -> Value {
+fn path_str(p: &Option<std::path::PathBuf>) -> String {
     p.as_ref()
         .map(|p| p.display().to_string())
         .unwrap_or_else(|| "/dev/null".into())
-        .into()
 }
 
 /// Options the user set that pm2 would also list (at the end of its schema part).
-fn optional_fields(info: &ProcInfo, env: &mut Map<String, Value>) {
+fn options(info: &ProcInfo) -> Map<String, Value> {
     let s = &info.spec;
+    let mut out = Map::new();
     let mut put = |k: &str, v: Option<Value>| {
         if let Some(v) = v {
-            env.entry(k.to_string()).or_insert(v);
+            out.entry(k.to_string()).or_insert(v);
         }
     };
     put("args", (!s.args.is_empty()).then(|| s.args.clone().into()));
@@ -122,97 +88,133 @@ fn optional_fields(info: &ProcInfo, env: &mut Map<String, Value>) {
     for (k, v) in &s.extra {
         put(k, Some(v.clone()));
     }
+    out
 }
 
-pub fn render(info: &ProcInfo, usage: Usage, version: &Value) -> Value {
+/// An env value as a number: pm2's `Number(value)` for the forms an env holds.
+fn env_number(v: &Value) -> Option<i64> {
+    match v {
+        Value::Number(n) => n.as_i64(),
+        Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    }
+}
+
+pub fn render(info: &ProcInfo, usage: Usage, version: &Value) -> ProcView {
     let s = &info.spec;
-    let mut e = Map::new();
-    for key in SCHEMA_ORDER {
-        if let Some(v) = spec_value(info, key) {
-            e.insert((*key).into(), v);
-        }
+    let cluster = s.exec_mode() == ExecMode::Cluster;
+    let mut env = (*info.env).clone();
+    for (k, v) in &s.env {
+        env.insert(k.clone(), v.clone());
     }
-    optional_fields(info, &mut e);
-    e.insert("node_args".into(), s.interpreter_args.clone().into());
-    e.insert("pm_exec_path".into(), s.script.clone().into());
-    e.insert("pm_cwd".into(), s.cwd.clone().unwrap_or_default().into());
-    e.insert(
-        "exec_interpreter".into(),
-        info.launch.interpreter.clone().into(),
-    );
-    e.insert("exec_mode".into(), s.exec_mode().as_str().into());
-    if s.exec_mode() == ExecMode::Fork {
-        e.insert("instances".into(), 1.into());
-    }
-    e.insert("pm_out_log_path".into(), path_str(&info.paths.out));
-    e.insert("pm_err_log_path".into(), path_str(&info.paths.err));
-    if info.paths.combined.is_some() {
-        e.insert("pm_log_path".into(), path_str(&info.paths.combined));
-    }
-    e.insert(
-        "pm_pid_path".into(),
-        info.paths.pid.display().to_string().into(),
-    );
-    e.insert("km_link".into(), false.into());
-    e.insert("vizion_running".into(), false.into());
-    let instance_var = s
-        .instance_var
-        .clone()
-        .unwrap_or_else(|| "NODE_APP_INSTANCE".into());
-    e.insert(instance_var, info.instance.into());
+    env.insert("unique_id".into(), info.unique_id.clone().into());
     // pm2 lifts every scalar env entry to the top level of pm2_env; scripts read them there.
-    let env_entries = info.env.iter().chain(s.env.iter());
-    for (k, v) in env_entries {
+    let mut lifted = Map::new();
+    for (k, v) in info.env.iter().chain(s.env.iter()) {
         if !v.is_object() {
-            e.entry(k.clone()).or_insert_with(|| v.clone());
+            lifted.entry(k.clone()).or_insert_with(|| v.clone());
         }
     }
-    e.insert("unique_id".into(), info.unique_id.clone().into());
-    e.insert("status".into(), info.status.as_str().into());
-    e.insert("pm_uptime".into(), info.pm_uptime.into());
-    e.insert("axm_actions".into(), Value::Array(Vec::new()));
-    e.insert("axm_monitor".into(), Value::Object(Map::new()));
-    e.insert("axm_options".into(), Value::Object(Map::new()));
-    e.insert("axm_dynamic".into(), Value::Object(Map::new()));
-    e.insert("created_at".into(), info.created_at.into());
-    e.insert("pm_id".into(), info.pm_id.into());
-    e.insert("restart_time".into(), info.restart_time.into());
-    e.insert("unstable_restarts".into(), info.unstable_restarts.into());
-    if !version.is_null() {
-        e.insert("version".into(), version.clone());
-    }
-    if let Some(v) = &info.node_version {
-        e.insert("node_version".into(), v.clone().into());
-    }
-    if let Some(code) = &info.exit_code {
-        e.insert("exit_code".into(), code.clone());
+    // What the instance was given (spawn adds its number to the base), where pm2 shows it.
+    if let Some(inc) = s.increment_var.as_deref() {
+        let base = env.get(inc).and_then(env_number).unwrap_or(0);
+        let v = Value::from(base + i64::from(info.instance));
+        env.insert(inc.to_string(), v.clone());
+        lifted.insert(inc.to_string(), v);
     }
     let running = info.pid.is_some() && info.status.is_running();
-    let mut monit = Map::new();
-    monit.insert(
-        "memory".into(),
-        if running { usage.memory } else { 0 }.into(),
-    );
-    // A JS number: whole values print as `0`, not `0.0`, in pm2's table and in jlist.
-    let cpu = if running { usage.cpu } else { 0.0 };
-    let cpu = if cpu.fract() == 0.0 {
-        Value::from(cpu as u64)
-    } else {
-        serde_json::Number::from_f64(cpu)
-            .map(Value::Number)
-            .unwrap_or(0.into())
-    };
-    monit.insert("cpu".into(), cpu);
-    let mut out = Map::new();
-    out.insert(
-        "pid".into(),
-        if running { info.pid.unwrap_or(0) } else { 0 }.into(),
-    );
-    out.insert("name".into(), info.name.clone().into());
-    out.insert("pm2_env".into(), Value::Object(e));
-    out.insert("pm_id".into(), info.pm_id.into());
-    out.insert("monit".into(), Value::Object(monit));
-    Value::Object(out)
+    ProcView {
+        pid: if running { info.pid.unwrap_or(0) } else { 0 },
+        name: info.name.clone(),
+        pm2_env: Pm2Env {
+            name: info.name.clone(),
+            namespace: info.namespace.clone(),
+            env,
+            instances: if cluster {
+                s.instances.to_json()
+            } else {
+                1.into()
+            },
+            max_memory_restart: s.max_memory_restart,
+            merge_logs: if cluster {
+                s.merge_logs
+            } else {
+                Some(s.merge_logs.unwrap_or(true))
+            },
+            vizion: s.vizion.unwrap_or(true),
+            autostart: s.autostart.unwrap_or(true),
+            autorestart: s.autorestart.unwrap_or(true),
+            watch: s.watch.clone().unwrap_or(Value::Bool(false)),
+            instance_var: s
+                .instance_var
+                .clone()
+                .unwrap_or_else(|| "NODE_APP_INSTANCE".into()),
+            treekill: s.treekill.unwrap_or(true),
+            username: user_of(s),
+            options: options(info),
+            node_args: s.interpreter_args.clone(),
+            pm_exec_path: s.script.clone(),
+            pm_cwd: s.cwd.clone().unwrap_or_default(),
+            exec_interpreter: info.launch.interpreter.clone(),
+            exec_mode: s.exec_mode(),
+            pm_out_log_path: path_str(&info.paths.out),
+            pm_err_log_path: path_str(&info.paths.err),
+            pm_log_path: info
+                .paths
+                .combined
+                .is_some()
+                .then(|| path_str(&info.paths.combined)),
+            pm_pid_path: info.paths.pid.display().to_string(),
+            instance: info.instance,
+            lifted,
+            unique_id: info.unique_id.clone(),
+            status: info.status.as_str().into(),
+            pm_uptime: info.pm_uptime,
+            created_at: info.created_at,
+            pm_id: info.pm_id,
+            restart_time: info.restart_time,
+            unstable_restarts: info.unstable_restarts,
+            version: (!version.is_null()).then(|| version.clone()),
+            node_version: info.node_version.clone(),
+            exit_code: info.exit_code.clone(),
+            restart_reason: info.restart_reason.map(str::to_string),
+            health: info.health.as_ref().map(|h| h.to_json()),
+            log_error: info.log_error.clone(),
+            axm_monitor: Map::new(),
+        },
+        pm_id: info.pm_id,
+        monit: Monit {
+            memory: if running { usage.memory } else { 0 },
+            cpu: if running { usage.cpu } else { 0.0 },
+        },
+    }
+}
+
+/// What `pm ls` prints of a process: the same values [`render`] gives those fields.
+pub fn brief(info: &ProcInfo, usage: Usage) -> Brief {
+    let s = &info.spec;
+    let running = info.pid.is_some() && info.status.is_running();
+    Brief {
+        pm_id: info.pm_id,
+        name: info.name.clone(),
+        namespace: info.namespace.clone(),
+        version: (!info.version.is_null()).then(|| info.version.clone()),
+        exec_mode: s.exec_mode(),
+        pid: if running { info.pid.unwrap_or(0) } else { 0 },
+        pm_uptime: info.pm_uptime,
+        restart_time: info.restart_time,
+        status: info.status.as_str().into(),
+        monit: Monit {
+            memory: if running { usage.memory } else { 0 },
+            cpu: if running { usage.cpu } else { 0.0 },
+        },
+        username: user_of(s),
+        watching: !matches!(s.watch, None | Some(Value::Bool(false)) | Some(Value::Null)),
+        pm_err_log_path: path_str(&info.paths.err),
+        pm_pid_path: info.paths.pid.display().to_string(),
+        health: info.health.as_ref().map(|h| h.to_json()),
+        log_error: info.log_error.clone(),
+    }
 }
 
 /// pm2's `version`: the `version` of the nearest package.json above the script, `N/A` when
@@ -229,4 +231,227 @@ pub fn package_version(script: &str) -> Value {
         dir = d.parent();
     }
     Value::from("N/A")
+}
+
+/// What a process's `pm2_env` is made of besides the facts fixed when the instance was created
+/// (name, ids, paths, interpreter, versions, `created_at`): when none of it changed, the JSON
+/// written last time is still right. A field `render` reads into `pm2_env` that can change
+/// after creation must be here, or `jlist` would show its old value.
+struct Key {
+    env: Arc<Env>,
+    spec: Arc<AppSpec>,
+    /// `restart --name` renames an instance in place.
+    name: String,
+    restart_reason: Option<&'static str>,
+    /// Probe results change on every probe, but only apps with probes have any.
+    health: Option<Value>,
+    log_error: Option<String>,
+    status: Status,
+    pm_uptime: i64,
+    restart_time: u32,
+    unstable_restarts: u32,
+    exit_code: Option<Value>,
+}
+
+impl Key {
+    fn of(info: &ProcInfo) -> Key {
+        Key {
+            env: info.env.clone(),
+            spec: info.spec.clone(),
+            name: info.name.clone(),
+            restart_reason: info.restart_reason,
+            health: info.health.as_ref().map(|h| h.to_json()),
+            log_error: info.log_error.clone(),
+            status: info.status,
+            pm_uptime: info.pm_uptime,
+            restart_time: info.restart_time,
+            unstable_restarts: info.unstable_restarts,
+            exit_code: info.exit_code.clone(),
+        }
+    }
+
+    fn matches(&self, info: &ProcInfo) -> bool {
+        Arc::ptr_eq(&self.env, &info.env)
+            && Arc::ptr_eq(&self.spec, &info.spec)
+            && self.name == info.name
+            && self.restart_reason == info.restart_reason
+            && self.health == info.health.as_ref().map(|h| h.to_json())
+            && self.log_error == info.log_error
+            && self.status == info.status
+            && self.pm_uptime == info.pm_uptime
+            && self.restart_time == info.restart_time
+            && self.unstable_restarts == info.unstable_restarts
+            && self.exit_code == info.exit_code
+    }
+}
+
+/// One process's serialised `pm2_env` (and name), kept between lists.
+struct Written {
+    key: Key,
+    /// The code metrics written into it (they change every report, apart from the rest).
+    axm_monitor: Map<String, Value>,
+    name: Box<[u8]>,
+    pm2_env: Box<[u8]>,
+}
+
+/// The `jlist` JSON of every process, kept per pm_id so that a list serialises only what
+/// changed since the last one: an idle app's `pm2_env` (its env, options and paths, nearly all
+/// of its bytes) is written once, not on every `pm jlist`.
+#[derive(Default)]
+pub struct Views {
+    written: HashMap<u32, Written>,
+}
+
+impl Views {
+    /// Appends `info`'s element of the list, byte for byte what serialising
+    /// `render(info, usage, ..)` gives.
+    pub fn write(
+        &mut self,
+        out: &mut Vec<u8>,
+        info: &ProcInfo,
+        usage: Usage,
+        axm: Map<String, Value>,
+    ) {
+        let w = match self.written.get(&info.pm_id) {
+            Some(w) if w.key.matches(info) && w.axm_monitor == axm => w,
+            _ => {
+                let mut view = render(info, Usage::default(), &info.version);
+                view.pm2_env.axm_monitor = axm.clone();
+                let w = Written {
+                    axm_monitor: axm,
+                    key: Key::of(info),
+                    name: json(&view.name),
+                    pm2_env: json(&view.pm2_env),
+                };
+                self.written.insert(info.pm_id, w);
+                &self.written[&info.pm_id]
+            }
+        };
+        let running = info.pid.is_some() && info.status.is_running();
+        let pid = if running { info.pid.unwrap_or(0) } else { 0 };
+        let monit = Monit {
+            memory: if running { usage.memory } else { 0 },
+            cpu: if running { usage.cpu } else { 0.0 },
+        };
+        // ProcView's own field order.
+        out.extend_from_slice(format!("{{\"pid\":{pid},\"name\":").as_bytes());
+        out.extend_from_slice(&w.name);
+        out.extend_from_slice(b",\"pm2_env\":");
+        out.extend_from_slice(&w.pm2_env);
+        out.extend_from_slice(format!(",\"pm_id\":{},\"monit\":", info.pm_id).as_bytes());
+        out.extend_from_slice(&json(&monit));
+        out.push(b'}');
+    }
+
+    /// Forgets the processes that are gone (ids are never reused, so this only frees memory).
+    pub fn retain(&mut self, live: impl Fn(u32) -> bool) {
+        self.written.retain(|id, _| live(*id));
+    }
+}
+
+fn json<T: serde::Serialize>(v: &T) -> Box<[u8]> {
+    // A view's values are strings, numbers and maps with string keys: nothing can fail.
+    serde_json::to_vec(v).unwrap_or_default().into_boxed_slice()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::supervisor::{Launch, Paths};
+
+    fn info(pm_id: u32) -> ProcInfo {
+        let mut env = Env::new();
+        env.insert("HOME".into(), "/root".into());
+        env.insert("status".into(), "lifted".into());
+        env.insert("nested".into(), serde_json::json!({"a": 1}));
+        let spec: AppSpec = serde_json::from_value(serde_json::json!({
+            "name": "web", "script": "/srv/app.js", "env": {"PORT": "3000"}, "kill_timeout": 500
+        }))
+        .expect("spec");
+        ProcInfo {
+            pm_id,
+            name: "web \"quoted\"".into(),
+            namespace: "default".into(),
+            spec: Arc::new(spec),
+            env: Arc::new(env),
+            instance: 0,
+            unique_id: "u-1".into(),
+            launch: Launch {
+                interpreter: "node".into(),
+                program: "node".into(),
+                args: vec![],
+                is_node: true,
+            },
+            paths: Paths {
+                out: Some("/l/out.log".into()),
+                err: None,
+                combined: None,
+                pid: "/p/web.pid".into(),
+            },
+            status: Status::Online,
+            pid: Some(42),
+            start_ticks: None,
+            worker_id: None,
+            restart_time: 0,
+            unstable_restarts: 0,
+            created_at: 1,
+            pm_uptime: 2,
+            exit_code: None,
+            restart_reason: None,
+            health: None,
+            log_error: None,
+            connected: true,
+            version: "1.0.0".into(),
+            node_version: Some("20.0.0".into()),
+        }
+    }
+
+    fn typed(info: &ProcInfo, usage: Usage) -> Vec<u8> {
+        serde_json::to_vec(&render(info, usage, &info.version)).expect("serialises")
+    }
+
+    #[test]
+    fn kept_views_match_rendering_after_every_change() {
+        let mut views = Views::default();
+        let mut i = info(3);
+        let usage = Usage {
+            memory: 1234,
+            cpu: 1.5,
+        };
+        let mut check = |i: &ProcInfo, usage: Usage| {
+            let mut out = Vec::new();
+            views.write(&mut out, i, usage, Map::new());
+            assert_eq!(
+                String::from_utf8_lossy(&out),
+                String::from_utf8_lossy(&typed(i, usage))
+            );
+        };
+        check(&i, usage);
+        check(&i, Usage::default());
+        i.restart_time = 4;
+        i.status = Status::Stopped;
+        i.exit_code = Some(1.into());
+        check(&i, usage);
+        i.status = Status::Online;
+        i.pm_uptime = 99;
+        i.unstable_restarts = 1;
+        check(&i, usage);
+        let mut env = (*i.env).clone();
+        env.insert("NEW".into(), "1".into());
+        i.env = Arc::new(env);
+        check(&i, usage);
+        Arc::make_mut(&mut i.spec)
+            .env
+            .insert("PORT".into(), "4000".into());
+        check(&i, usage);
+        i.pid = None;
+        check(&i, usage);
+        // Changes made by restart options, health checks and renames show too.
+        i.name = "renamed".into();
+        check(&i, usage);
+        i.restart_reason = Some("health");
+        check(&i, usage);
+        Arc::make_mut(&mut i.spec).watch = Some(Value::Bool(true));
+        check(&i, usage);
+    }
 }

@@ -1,30 +1,27 @@
 //! The daemon: a tokio program with no V8 inside. It owns the process table, answers the RPC
 //! socket, and leaves each process to its supervisor task.
 
+mod autodump;
+pub mod boot;
 pub mod jlist;
+mod lifecycle;
+pub mod live;
+pub mod observe;
 pub mod registry;
+mod rotation;
 pub mod server;
-mod start;
+mod verbs;
 
-pub use start::workload_instances;
-
-/// Validates a `--workload` value (cpu, io, mixed).
-pub fn start_workload_check(w: &str) -> Result<u32, String> {
-    workload_instances(w, 1)
-}
-
-use std::future::Future;
-use std::os::unix::fs::PermissionsExt;
 use std::sync::{Arc, Mutex};
 
-use anyhow::Context;
 use tokio::sync::{broadcast, Notify};
 
 use crate::config::Home;
 use crate::logs::LogFiles;
 use crate::metrics::Sampler;
-use crate::protocol::{Request, Response, TargetRequest};
+use crate::protocol::{Error, Response};
 use crate::supervisor::{self, Control, Ctx, Instance, ProcInfo};
+pub use lifecycle::{main, run, Leave};
 use registry::Registry;
 
 pub struct Daemon {
@@ -36,26 +33,52 @@ pub struct Daemon {
     shutdown: Notify,
     /// Poked after each request; see [`give_back_memory`].
     settled: Notify,
+    /// Poked when the process list changes; see [`autodump`].
+    changed: Notify,
     /// `node --version` per interpreter, asked once (pm2 shows it as `node_version`).
     node_versions: Mutex<std::collections::HashMap<String, String>>,
+    /// `pm.log`, when it is this daemon's stdout and stderr (see [`rotation`]).
+    daemon_log: Option<crate::logs::stderr::DaemonLog>,
+    /// How often `pm.log` is sized (pm2-logrotate's `workerInterval`).
+    worker_interval: Mutex<std::time::Duration>,
+    /// Wakes the `pm.log` watcher when the settings are read again.
+    settings_changed: Notify,
+    /// Each process's `jlist` JSON from the last list (see [`jlist::Views`]).
+    views: Mutex<jlist::Views>,
+    /// Code metrics, `/metrics` and the dashboard (see [`observe`]).
+    observe: observe::Observe,
 }
 
 impl Daemon {
-    pub fn new(home: Home) -> Self {
+    /// `keeper`: where children's descriptors are kept across this daemon's death (a disabled
+    /// one in container mode, where the daemon's death is the container's).
+    pub fn new(home: Home, keeper: crate::keeper::Keeper) -> Self {
         let (bus, _) = broadcast::channel(1024);
+        let home_log = home.daemon_log();
+        let primary = crate::ipc::cluster::Primary::default();
+        primary.set_keeper(keeper.clone());
         Daemon {
             ctx: Arc::new(Ctx {
                 home,
                 logs: LogFiles::default(),
                 bus,
                 sampler: Sampler::default(),
-                primary: Default::default(),
+                code_metrics: Default::default(),
+                primary,
+                keeper,
+                live: Notify::new(),
             }),
             registry: Mutex::new(Registry::default()),
             start_lock: tokio::sync::Mutex::new(()),
             shutdown: Notify::new(),
             settled: Notify::new(),
+            changed: Notify::new(),
             node_versions: Mutex::new(Default::default()),
+            daemon_log: crate::logs::stderr::DaemonLog::detect(&home_log),
+            worker_interval: Mutex::new(std::time::Duration::from_secs(30)),
+            settings_changed: Notify::new(),
+            views: Mutex::new(Default::default()),
+            observe: Default::default(),
         }
     }
 
@@ -111,21 +134,74 @@ impl Daemon {
         self.settled.notify_one();
     }
 
-    fn render(&self, infos: &[ProcInfo]) -> Vec<serde_json::Value> {
+    fn usage(&self, i: &ProcInfo) -> crate::metrics::Usage {
+        match i.pid {
+            Some(pid) => self.ctx.sampler.sample(pid),
+            None => Default::default(),
+        }
+    }
+
+    fn render(&self, infos: &[ProcInfo]) -> Vec<crate::protocol::ProcView> {
         infos
             .iter()
             .map(|i| {
-                let usage = match i.pid {
-                    Some(pid) => self.ctx.sampler.sample(pid),
-                    None => Default::default(),
-                };
-                jlist::render(i, usage, &i.version)
+                let mut view = jlist::render(i, self.usage(i), &i.version);
+                view.pm2_env.axm_monitor = self.code_metrics(i);
+                view
             })
             .collect()
     }
 
-    fn resolve(&self, targets: &[String]) -> Result<Vec<Instance>, String> {
-        self.registry().resolve(targets)
+    /// An app's last code metrics; none for a stopped process, whose last report described a
+    /// process now gone.
+    fn code_metrics(&self, i: &ProcInfo) -> serde_json::Map<String, serde_json::Value> {
+        i.pid
+            .filter(|_| i.status.is_running())
+            .and_then(|_| self.ctx.code_metrics.get(i.pm_id))
+            .unwrap_or_default()
+    }
+
+    /// The `List` answer's frame, serialised from the kept views: byte for byte the frame of
+    /// `Response::Procs` with every process rendered afresh, without rendering them.
+    fn list_frame(&self) -> Vec<u8> {
+        let all = self.registry().all();
+        let mut views = self.views.lock().unwrap_or_else(|p| p.into_inner());
+        let mut out = Vec::with_capacity(64 + all.len() * 4096);
+        out.extend_from_slice(&[0; 4]);
+        out.extend_from_slice(br#"{"kind":"procs","procs":["#);
+        let mut ids = Vec::with_capacity(all.len());
+        for (n, inst) in all.iter().enumerate() {
+            if n > 0 {
+                out.push(b',');
+            }
+            inst.peek(|i| {
+                ids.push(i.pm_id);
+                views.write(&mut out, i, self.usage(i), self.code_metrics(i));
+            });
+        }
+        out.extend_from_slice(b"]}");
+        views.retain(|id| ids.binary_search(&id).is_ok());
+        let len = out.len() - 4;
+        if len > crate::protocol::frame::MAX_FRAME {
+            let too_big = Response::error(Error::failed(format!(
+                "the process list is {len} bytes, over the frame limit"
+            )));
+            return crate::protocol::frame::encode(&too_big).unwrap_or_default();
+        }
+        out[..4].copy_from_slice(&(len as u32).to_be_bytes());
+        out
+    }
+
+    /// `pm ls`'s rows, read under each instance's lock without a snapshot.
+    fn briefs(&self) -> Vec<crate::protocol::Brief> {
+        let all = self.registry().all();
+        all.iter()
+            .map(|inst| inst.peek(|i| jlist::brief(i, self.usage(i))))
+            .collect()
+    }
+
+    fn resolve(&self, targets: &[String], cwd: Option<&str>) -> Result<Vec<Instance>, Error> {
+        self.registry().resolve(targets, cwd)
     }
 
     /// Sends one control message to many instances at once and collects their snapshots.
@@ -133,7 +209,7 @@ impl Daemon {
         &self,
         instances: Vec<Instance>,
         make: impl Fn(supervisor::Reply) -> Control + Clone + Send + 'static,
-    ) -> Result<Vec<ProcInfo>, String> {
+    ) -> Result<Vec<ProcInfo>, Error> {
         let mut set = tokio::task::JoinSet::new();
         for inst in instances {
             let make = make.clone();
@@ -148,10 +224,10 @@ impl Daemon {
             match joined {
                 Ok((snap, Ok(()))) => out.push(snap),
                 Ok((snap, Err(e))) => {
-                    errors.push(e);
+                    errors.push(Error::failed(e));
                     out.push(snap);
                 }
-                Err(e) => errors.push(e.to_string()),
+                Err(e) => errors.push(Error::failed(e.to_string())),
             }
         }
         out.sort_by_key(|p| p.pm_id);
@@ -161,296 +237,8 @@ impl Daemon {
         }
     }
 
-    pub async fn handle(&self, req: Request) -> Response {
-        match self.dispatch(req).await {
-            Ok(r) => r,
-            Err(message) => Response::Error { message },
-        }
-    }
-
-    async fn dispatch(&self, req: Request) -> Result<Response, String> {
-        let procs = |infos: Vec<ProcInfo>| Response::Procs {
-            procs: self.render(&infos),
-        };
-        Ok(match req {
-            Request::Hello(_) => return Err("already greeted".into()),
-            Request::Subscribe => {
-                return Err("subscribe must be the connection's only request".into())
-            }
-            Request::Ping => Response::Pong {
-                pid: std::process::id(),
-            },
-            Request::List => procs(self.registry().snapshots()),
-            Request::Start(r) => procs(start::start(self, r).await?),
-            Request::Dump => procs(self.dump()?),
-            Request::Scale(r) => procs(start::scale(self, &r.name, &r.count).await?),
-            Request::Stop(t) => procs(self.each(self.resolve(&t.targets)?, Control::Stop).await?),
-            Request::Restart(r) => {
-                let list = self.resolve(&r.targets)?;
-                let make = move |reply| Control::Restart {
-                    env: r.update_env.clone().map(Box::new),
-                    app_env: r.app_env.clone().map(Box::new),
-                    graceful: r.graceful,
-                    reply,
-                };
-                if r.graceful {
-                    // A rolling reload: one instance at a time, so the others keep serving.
-                    let mut done = Vec::new();
-                    for inst in list {
-                        done.extend(self.each(vec![inst], make.clone()).await?);
-                    }
-                    procs(done)
-                } else {
-                    procs(self.each(list, make).await?)
-                }
-            }
-            Request::Delete(t) => procs(self.delete(&t).await?),
-            Request::Reset(t) => {
-                let list = self.resolve(&t.targets)?;
-                for i in &list {
-                    let mut g = i.info.lock().unwrap_or_else(|p| p.into_inner());
-                    g.restart_time = 0;
-                    g.unstable_restarts = 0;
-                }
-                procs(list.iter().map(|i| i.snapshot()).collect())
-            }
-            Request::Flush(t) => procs(self.flush(&t)?),
-            Request::ReloadLogs => {
-                self.ctx
-                    .logs
-                    .reopen_all()
-                    .map_err(|e| format!("cannot reopen logs: {e}"))?;
-                Response::Done
-            }
-            Request::SendSignal(r) => {
-                let sig = supervisor::signal::parse(&r.signal)
-                    .map_err(|_| format!("Unknown signal: {}", r.signal))?;
-                procs(
-                    self.each(self.resolve(&r.targets)?, move |reply| {
-                        Control::Signal(sig, reply)
-                    })
-                    .await?,
-                )
-            }
-            Request::SendLine(r) => {
-                let list = self.resolve(std::slice::from_ref(&r.target))?;
-                let line = r.line.clone();
-                procs(
-                    self.each(list, move |reply| Control::Stdin(line.clone(), reply))
-                        .await?,
-                )
-            }
-            Request::SendData(r) => {
-                let inst = self
-                    .registry()
-                    .get(r.id)
-                    .ok_or_else(|| format!("Process {} not found", r.id))?;
-                let data = r.data.clone();
-                procs(
-                    self.each(vec![inst], move |reply| {
-                        Control::Message(data.clone(), reply)
-                    })
-                    .await?,
-                )
-            }
-            Request::Kill => {
-                let all = self.registry().all();
-                let _ = self.each(all, Control::Stop).await;
-                Response::Done
-            }
-        })
-    }
-
-    async fn delete(&self, t: &TargetRequest) -> Result<Vec<ProcInfo>, String> {
-        let list = self.resolve(&t.targets)?;
-        let done = self.each(list, Control::Delete).await?;
-        let mut reg = self.registry();
-        for p in &done {
-            reg.remove(p.pm_id);
-        }
-        if reg.is_empty() {
-            // pm2 numbers from 0 again once the list is empty.
-            *reg = Registry::default();
-        }
-        drop(reg);
-        self.ctx.logs.release_unused();
-        Ok(done)
-    }
-
-    fn flush(&self, t: &TargetRequest) -> Result<Vec<ProcInfo>, String> {
-        let list = if t.targets.is_empty() {
-            self.registry().all()
-        } else {
-            self.resolve(&t.targets)?
-        };
-        if t.targets.is_empty() {
-            let _ = std::fs::OpenOptions::new()
-                .write(true)
-                .truncate(true)
-                .open(self.ctx.home.daemon_log());
-        }
-        let snaps: Vec<ProcInfo> = list.iter().map(|i| i.snapshot()).collect();
-        for p in &snaps {
-            for path in [&p.paths.out, &p.paths.err, &p.paths.combined]
-                .into_iter()
-                .flatten()
-            {
-                match self.ctx.logs.get(path) {
-                    Ok(f) => f
-                        .truncate()
-                        .map_err(|e| format!("cannot flush {}: {e}", path.display()))?,
-                    Err(e) => return Err(format!("cannot flush {}: {e}", path.display())),
-                }
-            }
-        }
-        Ok(snaps)
-    }
-
-    /// Saves every app (one record per app, with its instance count) atomically, so
-    /// `pm resurrect` can start them again. An empty list writes nothing, as pm2 does.
-    fn dump(&self) -> Result<Vec<ProcInfo>, String> {
-        let snaps = self.registry().snapshots();
-        if snaps.is_empty() {
-            return Ok(snaps);
-        }
-        let mut apps: Vec<serde_json::Value> = Vec::new();
-        let mut seen: Vec<&str> = Vec::new();
-        for p in &snaps {
-            if seen.contains(&p.name.as_str()) {
-                continue;
-            }
-            seen.push(&p.name);
-            let count = snaps.iter().filter(|q| q.name == p.name).count();
-            let mut spec = p.spec.clone();
-            if count > 1 || spec.instances != crate::protocol::Instances::One {
-                spec.instances = crate::protocol::Instances::Count(count as u32);
-            }
-            spec.namespace = Some(p.namespace.clone());
-            apps.push(serde_json::json!({ "spec": spec, "env": p.env }));
-        }
-        let text = serde_json::to_vec_pretty(&apps).map_err(|e| e.to_string())?;
-        let path = self.ctx.home.dump_file();
-        crate::config::paths::write_atomic(&path, &text)
-            .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-        Ok(snaps)
-    }
-
     async fn stop_all(&self) {
         let all = self.registry().all();
         let _ = self.each(all, Control::Stop).await;
     }
-}
-
-/// Returns freed heap to the system once requests have stopped for a moment. A `start` of
-/// fifty apps or a `jlist` of them allocates megabytes for a few milliseconds, and malloc
-/// keeps such peaks; the daemon's resident size is part of what it promises.
-async fn give_back_memory(daemon: Arc<Daemon>) {
-    const QUIET: std::time::Duration = std::time::Duration::from_millis(500);
-    loop {
-        daemon.settled.notified().await;
-        while tokio::time::timeout(QUIET, daemon.settled.notified())
-            .await
-            .is_ok()
-        {}
-        #[cfg(target_env = "gnu")]
-        // SAFETY: malloc_trim only releases free memory; it is safe to call at any time.
-        unsafe {
-            libc::malloc_trim(0);
-        }
-    }
-}
-
-/// Binds the control socket, refusing to replace a daemon that still answers on it.
-fn bind(home: &Home) -> anyhow::Result<tokio::net::UnixListener> {
-    let path = home.rpc_socket();
-    if std::os::unix::net::UnixStream::connect(&path).is_ok() {
-        anyhow::bail!("a daemon is already running on {}", path.display());
-    }
-    let _ = std::fs::remove_file(&path);
-    let listener = tokio::net::UnixListener::bind(&path)
-        .with_context(|| format!("cannot bind {}", path.display()))?;
-    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))
-        .with_context(|| format!("cannot chmod {}", path.display()))?;
-    Ok(listener)
-}
-
-/// Runs the daemon until `shutdown` resolves or a client sends `kill`, then stops every app.
-pub async fn run(home: Home, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
-    home.ensure()
-        .with_context(|| format!("cannot create {}", home.root.display()))?;
-    let listener = bind(&home)?;
-    crate::config::paths::write_atomic(&home.pid_file(), std::process::id().to_string().as_bytes())
-        .with_context(|| format!("cannot write {}", home.pid_file().display()))?;
-    let preload = home.root.join(crate::supervisor::spawn::PRELOAD_FILE);
-    if let Err(e) =
-        crate::config::paths::write_atomic(&preload, crate::supervisor::spawn::PRELOAD.as_bytes())
-    {
-        // Apps still run; they lose zero-downtime reload in fork mode and keep-alive draining.
-        eprintln!("cannot write {}: {e}", preload.display());
-    }
-    let daemon = Arc::new(Daemon::new(home.clone()));
-    eprintln!(
-        "[{}] pm-native daemon {} started (pid {})",
-        chrono::Local::now().to_rfc3339(),
-        crate::protocol::VERSION,
-        std::process::id()
-    );
-    let server = tokio::spawn(server::serve(listener, daemon.clone()));
-    let trimmer = tokio::spawn(give_back_memory(daemon.clone()));
-    tokio::select! {
-        _ = shutdown => {}
-        _ = daemon.shutdown.notified() => {}
-    }
-    daemon.stop_all().await;
-    server.abort();
-    trimmer.abort();
-    let _ = std::fs::remove_file(home.rpc_socket());
-    let _ = std::fs::remove_file(home.pid_file());
-    eprintln!(
-        "[{}] pm-native daemon stopped",
-        chrono::Local::now().to_rfc3339()
-    );
-    Ok(())
-}
-
-/// The `pm daemon` entry: already detached by the client (setsid, stdio on pm.log); here the
-/// process sets its umask and working directory and runs on a single-threaded runtime.
-pub fn main(home: Home) -> anyhow::Result<()> {
-    // Descriptors inherited from whoever started the first CLI must not leak into every app.
-    // SAFETY: nothing in this process uses descriptors above stderr yet.
-    unsafe { libc::syscall(libc::SYS_close_range, 3u32, u32::MAX, 0u32) };
-    nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(0o022));
-    let _ = std::env::set_current_dir("/");
-    #[cfg(target_env = "gnu")]
-    // SAFETY: set before any other thread exists. One malloc arena: the blocking threads only
-    // spawn, and an arena each would keep memory the daemon does not need.
-    unsafe {
-        libc::mallopt(libc::M_ARENA_MAX, 1);
-    }
-    // Blocking threads only run spawns (see Task::launch): a few, and not kept long, since
-    // each idle one holds its stack and the daemon's memory is part of what it promises.
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .max_blocking_threads(8)
-        .thread_keep_alive(std::time::Duration::from_secs(2))
-        .build()
-        .context("cannot start the runtime")?;
-    rt.block_on(async {
-        let signals = async {
-            use tokio::signal::unix::{signal, SignalKind};
-            let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) else {
-                return std::future::pending().await;
-            };
-            // SIGHUP must not kill a daemon whose terminal went away.
-            let mut hup = signal(SignalKind::hangup()).ok();
-            loop {
-                tokio::select! {
-                    _ = term.recv() => return,
-                    _ = int.recv() => return,
-                    Some(_) = async { match hup.as_mut() { Some(h) => h.recv().await, None => std::future::pending().await } } => {}
-                }
-            }
-        };
-        run(home, signals).await
-    })
 }

@@ -16,9 +16,18 @@ use tokio::io::unix::AsyncFd;
 use tokio::io::Interest;
 use tokio::sync::Mutex;
 
+use super::lines::Lines;
+
 /// A line longer than this without a newline is a broken peer; Node's own parser has no limit,
 /// but the daemon must not buffer without bound.
 const MAX_LINE: usize = 256 * 1024 * 1024;
+/// Read size.
+const CHUNK: usize = 64 * 1024;
+
+/// The answers to a handle a child sent (`NODE_HANDLE`). Node queues every later message on
+/// the channel until it hears one of the two.
+pub const HANDLE_ACK: &str = "{\"cmd\":\"NODE_HANDLE_ACK\"}";
+pub const HANDLE_NACK: &str = "{\"cmd\":\"NODE_HANDLE_NACK\"}";
 
 /// Creates the pair: (parent end, child end). Both are close-on-exec; the spawner `dup2`s the
 /// child end onto fd 3, which clears the flag for that copy only.
@@ -53,7 +62,7 @@ pub fn open(fd: OwnedFd) -> io::Result<(Reader, Writer)> {
     Ok((
         Reader {
             io: io.clone(),
-            buf: Vec::new(),
+            lines: Lines::new(CHUNK, MAX_LINE),
             fds: VecDeque::new(),
         },
         Writer {
@@ -65,7 +74,7 @@ pub fn open(fd: OwnedFd) -> io::Result<(Reader, Writer)> {
 
 pub struct Reader {
     io: Arc<AsyncFd<OwnedFd>>,
-    buf: Vec<u8>,
+    lines: Lines,
     /// fds received with bytes not yet split into lines; Node sends one fd with the first bytes
     /// of its NODE_HANDLE line, so they pair up with lines in order.
     fds: VecDeque<OwnedFd>,
@@ -74,14 +83,9 @@ pub struct Reader {
 impl Reader {
     /// The next line from the child; `None` at EOF (the child exited or called disconnect()).
     pub async fn recv(&mut self) -> io::Result<Option<Incoming>> {
-        let mut scanned = 0;
         loop {
-            if let Some(pos) = self.buf[scanned..].iter().position(|b| *b == b'\n') {
-                let pos = scanned + pos;
-                let rest = self.buf.split_off(pos + 1);
-                let mut line = std::mem::replace(&mut self.buf, rest);
-                line.pop();
-                let line = String::from_utf8_lossy(&line).into_owned();
+            if let Some(line) = self.lines.next_line() {
+                let line = String::from_utf8_lossy(line).into_owned();
                 let fd = if line.contains("\"NODE_HANDLE\"") {
                     self.fds.pop_front()
                 } else {
@@ -89,13 +93,9 @@ impl Reader {
                 };
                 return Ok(Some(Incoming { line, fd }));
             }
-            scanned = self.buf.len();
-            if self.buf.len() > MAX_LINE {
-                return Err(io::Error::new(
-                    io::ErrorKind::InvalidData,
-                    "IPC message too large",
-                ));
-            }
+            // Read into a buffer only once there is something to read: one held across the
+            // wait would cost every idle app 64 KiB of daemon memory.
+            self.lines.release();
             if self.read_some().await? == 0 {
                 return Ok(None);
             }
@@ -105,13 +105,11 @@ impl Reader {
     async fn read_some(&mut self) -> io::Result<usize> {
         loop {
             let mut guard = self.io.readable().await?;
-            // Allocated only once there is something to read: a buffer held across the wait
-            // would cost every idle app 64 KiB of daemon memory.
-            let mut chunk = vec![0u8; 64 * 1024];
             let raw = guard.get_inner().as_raw_fd();
-            match guard.try_io(|_| recv_with_fds(raw, &mut chunk)) {
+            let spare = self.lines.spare()?;
+            match guard.try_io(|_| recv_with_fds(raw, spare)) {
                 Ok(Ok((n, fds))) => {
-                    self.buf.extend_from_slice(&chunk[..n]);
+                    self.lines.commit(n);
                     self.fds.extend(fds);
                     return Ok(n);
                 }
@@ -155,14 +153,9 @@ impl Writer {
     }
 
     /// Answers a handle the child sent (`NODE_HANDLE`): ACK when its fd arrived, NACK when not.
-    /// Node queues every later message on the channel until it hears one of the two.
     pub async fn answer_handle(&self, got_fd: bool) -> io::Result<()> {
-        let answer = if got_fd {
-            "NODE_HANDLE_ACK"
-        } else {
-            "NODE_HANDLE_NACK"
-        };
-        self.send(&format!("{{\"cmd\":\"{answer}\"}}"), None).await
+        let answer = if got_fd { HANDLE_ACK } else { HANDLE_NACK };
+        self.send(answer, None).await
     }
 
     /// Sends a JSON value as one message.
@@ -171,11 +164,18 @@ impl Writer {
     }
 }
 
-fn recv_with_fds(fd: RawFd, buf: &mut [u8]) -> io::Result<(usize, Vec<OwnedFd>)> {
+/// One non-blocking `recvmsg` into `buf`: the bytes read, and the descriptors that came with
+/// them (a child passing a handle), owned by the caller.
+pub fn recv_with_fds(fd: RawFd, buf: &mut [u8]) -> io::Result<(usize, Vec<OwnedFd>)> {
     let mut iov = [IoSliceMut::new(buf)];
     let mut space = nix::cmsg_space!([RawFd; 8]);
-    let msg = recvmsg::<()>(fd, &mut iov, Some(&mut space), MsgFlags::MSG_CMSG_CLOEXEC)
-        .map_err(io::Error::from)?;
+    let msg = recvmsg::<()>(
+        fd,
+        &mut iov,
+        Some(&mut space),
+        MsgFlags::MSG_CMSG_CLOEXEC | MsgFlags::MSG_DONTWAIT,
+    )
+    .map_err(io::Error::from)?;
     let mut fds = Vec::new();
     for c in msg.cmsgs().map_err(io::Error::from)? {
         if let ControlMessageOwned::ScmRights(list) = c {

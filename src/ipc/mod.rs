@@ -3,5 +3,6 @@
 
 pub mod channel;
 pub mod cluster;
+pub mod lines;
 
 pub use channel::{open, pair, Incoming, Reader, Writer};

@@ -52,12 +52,19 @@ pub struct JsonTag {
 #[derive(Clone, Default)]
 pub struct Sinks {
     pub files: Vec<Arc<LogFile>>,
+    /// Told when writing to one of the files starts or stops failing: the first fault among
+    /// them, or `None` once every file writes again.
+    pub on_fault: Option<Arc<dyn Fn(Option<String>) + Send + Sync>>,
 }
 
 impl Sinks {
     fn write(&self, data: &[u8]) {
+        let mut changed = false;
         for f in &self.files {
-            f.write(data);
+            changed |= f.write(data);
+        }
+        if let (true, Some(tell)) = (changed, &self.on_fault) {
+            tell(self.files.iter().find_map(|f| f.fault()));
         }
     }
 }
@@ -75,6 +82,10 @@ pub async fn pump<R: AsyncRead + Unpin>(
     let mut buf = vec![0u8; MIN_BUF];
     let mut carry: Vec<u8> = Vec::new();
     let mut out: Vec<u8> = Vec::new();
+    // Set while the sinks end in a partial line written because the app paused: its rest then
+    // continues that line instead of starting a new, dated one, so a writer descheduled in the
+    // middle of a line still gets the line whole.
+    let mut open = false;
     loop {
         let read = reader.read(&mut buf);
         let n = if carry.is_empty() {
@@ -86,7 +97,14 @@ pub async fn pump<R: AsyncRead + Unpin>(
                 Ok(r) => r,
                 Err(_) => {
                     let line = std::mem::take(&mut carry);
-                    emit(&line, stream, &sinks, &format, &mut out, &mut on_line);
+                    emit(
+                        &line,
+                        stream,
+                        &sinks,
+                        &format,
+                        (&mut out, &mut open),
+                        &mut on_line,
+                    );
                     continue;
                 }
             }
@@ -105,7 +123,14 @@ pub async fn pump<R: AsyncRead + Unpin>(
                 carry.extend_from_slice(chunk);
                 if carry.len() >= MAX_PARTIAL {
                     let line = std::mem::take(&mut carry);
-                    emit(&line, stream, &sinks, &format, &mut out, &mut on_line);
+                    emit(
+                        &line,
+                        stream,
+                        &sinks,
+                        &format,
+                        (&mut out, &mut open),
+                        &mut on_line,
+                    );
                 }
                 continue;
             }
@@ -116,28 +141,48 @@ pub async fn pump<R: AsyncRead + Unpin>(
                 stream,
                 &sinks,
                 &format,
-                &mut out,
+                (&mut out, &mut open),
                 &mut on_line,
             );
         } else {
             carry.extend_from_slice(&chunk[..cut]);
-            emit(&carry, stream, &sinks, &format, &mut out, &mut on_line);
+            emit(
+                &carry,
+                stream,
+                &sinks,
+                &format,
+                (&mut out, &mut open),
+                &mut on_line,
+            );
             carry.clear();
         }
         carry.extend_from_slice(&chunk[cut..]);
     }
     if !carry.is_empty() {
-        emit(&carry, stream, &sinks, &format, &mut out, &mut on_line);
+        emit(
+            &carry,
+            stream,
+            &sinks,
+            &format,
+            (&mut out, &mut open),
+            &mut on_line,
+        );
+    }
+    if open {
+        // A decorated log always ends its last line.
+        sinks.write(b"\n");
     }
 }
 
-/// Writes a run of complete lines (the last may lack its newline at EOF) in one write per sink.
+/// Writes a run of lines in one write per sink. The last may lack its newline (a partial line
+/// flushed when the app paused, or at EOF): with a date prefix it is then left open, and `open`
+/// says so, for the next run to continue it.
 fn emit(
     lines: &[u8],
     stream: Stream,
     sinks: &Sinks,
     format: &LineFormat,
-    out: &mut Vec<u8>,
+    (out, open): (&mut Vec<u8>, &mut bool),
     on_line: &mut impl FnMut(&[u8]),
 ) {
     for line in lines.split_inclusive(|b| *b == b'\n') {
@@ -175,12 +220,15 @@ fn emit(
                 out.push(b'\n');
             }
             None => {
-                if let Some(d) = date {
+                if let Some(d) = date.filter(|_| !*open) {
                     out.extend_from_slice(d.as_bytes());
                     out.extend_from_slice(b": ");
                 }
                 out.extend_from_slice(body);
-                out.push(b'\n');
+                *open = body.len() == line.len();
+                if !*open {
+                    out.push(b'\n');
+                }
             }
         }
     }
@@ -273,6 +321,7 @@ mod tests {
         let files = LogFiles::default();
         let sinks = Sinks {
             files: vec![files.get(&path).expect("open")],
+            ..Default::default()
         };
         let mut input = Vec::new();
         for i in 0..20_000 {
@@ -300,6 +349,7 @@ mod tests {
         let files = LogFiles::default();
         let sinks = Sinks {
             files: vec![files.get(&path).expect("open")],
+            ..Default::default()
         };
         let (mut w, r) = tokio::io::duplex(1024);
         let task = tokio::spawn(pump(r, Stream::Out, sinks, LineFormat::default(), |_| {}));
@@ -326,6 +376,47 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_dated_line_flushed_in_a_pause_stays_one_line() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("t.log");
+        let files = LogFiles::default();
+        let sinks = Sinks {
+            files: vec![files.get(&path).expect("open")],
+            ..Default::default()
+        };
+        let fmt = LineFormat {
+            date_format: Some("%Y".into()),
+            json: None,
+        };
+        let (mut w, r) = tokio::io::duplex(1024);
+        let task = tokio::spawn(pump(r, Stream::Out, sinks, fmt, |_| {}));
+        tokio::io::AsyncWriteExt::write_all(&mut w, b"first\nhalf a ")
+            .await
+            .expect("write");
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(5);
+        while !std::fs::read_to_string(&path)
+            .expect("read")
+            .ends_with("half a ")
+        {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "partial line never written"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        tokio::io::AsyncWriteExt::write_all(&mut w, b"line\nlast without newline")
+            .await
+            .expect("write");
+        drop(w);
+        task.await.expect("pump ends");
+        let y = chrono::Local::now().format("%Y").to_string();
+        assert_eq!(
+            std::fs::read_to_string(&path).expect("read"),
+            format!("{y}: first\n{y}: half a line\n{y}: last without newline\n")
+        );
+    }
+
+    #[tokio::test]
     async fn prefixes_dates_and_renders_json() {
         let dir = tempfile::tempdir().expect("tempdir");
         let files = LogFiles::default();
@@ -339,6 +430,7 @@ mod tests {
             Stream::Out,
             Sinks {
                 files: vec![files.get(&p1).expect("open")],
+                ..Default::default()
             },
             fmt,
             |_| {},
@@ -363,6 +455,7 @@ mod tests {
             Stream::Err,
             Sinks {
                 files: vec![files.get(&p2).expect("open")],
+                ..Default::default()
             },
             fmt,
             |_| {},

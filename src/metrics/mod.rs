@@ -1,6 +1,9 @@
 //! Per-process CPU and memory, read straight from `/proc` (one small read per process): cheap
 //! enough to sample every second, which pm2's 30 s memory check is not.
 
+pub mod code;
+pub mod prometheus;
+
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::Instant;
@@ -16,97 +19,145 @@ pub struct Usage {
 /// Remembers the previous CPU sample of each pid, as pidusage does for pm2.
 #[derive(Default)]
 pub struct Sampler {
-    /// pid → (cpu ticks, when, the last computed percentage).
-    last: Mutex<HashMap<u32, (u64, Instant, f64)>>,
+    /// pid → the last sample read from `/proc`.
+    last: Mutex<HashMap<u32, Last>>,
+    /// The last scan of every process's parent and RSS, for process trees' memory.
+    table: Mutex<Option<(Instant, Table)>>,
+}
+
+/// One pass over `/proc`: each process's RSS and children.
+#[derive(Default)]
+struct Table {
+    rss: HashMap<u32, u64>,
+    children: HashMap<u32, Vec<u32>>,
+}
+
+impl Table {
+    fn scan() -> Table {
+        let mut t = Table::default();
+        let Ok(dir) = std::fs::read_dir("/proc") else {
+            return t;
+        };
+        for entry in dir.flatten() {
+            let Some(pid) = entry
+                .file_name()
+                .to_str()
+                .and_then(|n| n.parse::<u32>().ok())
+            else {
+                continue;
+            };
+            if let Some((ppid, rss)) = parent_and_rss(pid) {
+                t.rss.insert(pid, rss);
+                t.children.entry(ppid).or_default().push(pid);
+            }
+        }
+        t
+    }
+
+    fn tree_rss(&self, pid: u32) -> u64 {
+        let mut total = 0;
+        let mut stack = vec![pid];
+        let mut seen = 0;
+        while let Some(p) = stack.pop() {
+            seen += 1;
+            if seen > 4096 {
+                break;
+            }
+            total += self.rss.get(&p).copied().unwrap_or(0);
+            if let Some(c) = self.children.get(&p) {
+                stack.extend_from_slice(c);
+            }
+        }
+        total
+    }
+}
+
+#[derive(Clone, Copy)]
+struct Last {
+    ticks: u64,
+    at: Instant,
+    cpu: f64,
+    memory: u64,
+    /// Not the pid's first read: this one may answer again within the window.
+    settled: bool,
+}
+
+fn round(cpu: f64) -> f64 {
+    (cpu * 10.0).round() / 10.0
 }
 
 /// The shortest window a CPU percentage is computed over.
 const MIN_WINDOW: std::time::Duration = std::time::Duration::from_millis(250);
 
-fn clock_ticks() -> f64 {
-    // SAFETY: sysconf has no preconditions.
-    let t = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
-    if t > 0 {
-        t as f64
-    } else {
-        100.0
-    }
-}
-
-fn page_size() -> u64 {
-    // SAFETY: sysconf has no preconditions.
-    let p = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
-    if p > 0 {
-        p as u64
-    } else {
-        4096
-    }
-}
-
-/// utime + stime in clock ticks, from `/proc/<pid>/stat` (fields 14 and 15). The command name
-/// (field 2) may contain spaces and parentheses, so fields are counted after the last `)`.
-pub fn cpu_ticks(pid: u32) -> Option<u64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let rest = &stat[stat.rfind(')')? + 2..];
-    let f: Vec<&str> = rest.split_whitespace().collect();
-    let utime: u64 = f.get(11)?.parse().ok()?;
-    let stime: u64 = f.get(12)?.parse().ok()?;
-    Some(utime + stime)
-}
-
-/// The process start time in clock ticks since boot (`/proc/<pid>/stat` field 22): with the pid
-/// it identifies a process for good, so a recycled pid is never mistaken for an app.
-pub fn start_time(pid: u32) -> Option<u64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let rest = &stat[stat.rfind(')')? + 2..];
-    rest.split_whitespace().nth(19)?.parse().ok()
-}
-
-/// Whether a process exists and has not exited; a zombie waiting for its parent to reap it
-/// counts as gone (where init reaps slowly, an exited daemon lingers as one).
-pub fn is_live(pid: u32) -> bool {
-    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-        Ok(stat) => stat
-            .rfind(')')
-            .and_then(|i| stat.get(i + 2..i + 3))
-            .is_some_and(|state| state != "Z" && state != "X"),
-        Err(_) => false,
-    }
-}
-
-pub fn rss_bytes(pid: u32) -> Option<u64> {
-    let statm = std::fs::read_to_string(format!("/proc/{pid}/statm")).ok()?;
-    let pages: u64 = statm.split_whitespace().nth(1)?.parse().ok()?;
-    Some(pages * page_size())
-}
+use crate::sys::proc::{clock_ticks, parent_and_rss, stat, Stat};
 
 impl Sampler {
+    /// A pid's usage. Within [`MIN_WINDOW`] of the last read of this pid (but its first),
+    /// that read is the answer and `/proc` is not read again: `ls` and `jlist` run back to back (or a monitor
+    /// polling every app) cost one `/proc/<pid>/stat` read per app per window, not per call.
     pub fn sample(&self, pid: u32) -> Usage {
-        let memory = rss_bytes(pid).unwrap_or(0);
         let now = Instant::now();
-        let Some(ticks) = cpu_ticks(pid) else {
-            return Usage { memory, cpu: 0.0 };
-        };
         let mut last = self.last.lock().unwrap_or_else(|p| p.into_inner());
-        let cpu = match last.get(&pid).copied() {
-            // Clock ticks are 10 ms: over a shorter window the ratio is noise (a 300% reading
-            // on two cores), so a quick second call repeats the last figure.
-            Some((_, at, pct)) if now.duration_since(at) < MIN_WINDOW => pct,
-            Some((prev, at, _)) => {
-                let secs = now.duration_since(at).as_secs_f64();
-                let pct = (ticks.saturating_sub(prev) as f64 / clock_ticks()) / secs * 100.0;
-                last.insert(pid, (ticks, now, pct));
-                pct
+        let prev = last.get(&pid).copied();
+        // Clock ticks are 10 ms: over a shorter window the ratio is noise (a 300% reading on
+        // two cores), so a quick second call repeats the last figures.
+        if let Some(p) = prev.filter(|p| now.duration_since(p.at) < MIN_WINDOW) {
+            // A pid's first read is usually taken as it starts, when its memory is still
+            // growing: that one is not repeated.
+            if p.settled {
+                return Usage {
+                    memory: p.memory,
+                    cpu: round(p.cpu),
+                };
             }
-            None => {
-                last.insert(pid, (ticks, now, 0.0));
-                0.0
-            }
+            drop(last);
+            return Usage {
+                memory: stat(pid).map_or(0, |s| s.rss_bytes),
+                cpu: round(p.cpu),
+            };
+        }
+        let Some(Stat {
+            cpu_ticks: ticks,
+            rss_bytes: memory,
+        }) = stat(pid)
+        else {
+            return Usage::default();
         };
+        let cpu = match prev {
+            Some(p) => {
+                let secs = now.duration_since(p.at).as_secs_f64();
+                (ticks.saturating_sub(p.ticks) as f64 / clock_ticks()) / secs * 100.0
+            }
+            None => 0.0,
+        };
+        last.insert(
+            pid,
+            Last {
+                ticks,
+                at: now,
+                cpu,
+                memory,
+                settled: prev.is_some(),
+            },
+        );
         Usage {
             memory,
-            cpu: (cpu * 10.0).round() / 10.0,
+            cpu: round(cpu),
         }
+    }
+
+    /// The RSS of `pid` and its descendants (`max_memory_restart` counts a worker pool too),
+    /// from one scan of `/proc` shared by every caller within `max_age`: the daemon's memory
+    /// checks fire together on one tick (see `supervisor::task`), so however many apps have a
+    /// limit, each tick reads each process once.
+    pub fn tree_rss(&self, pid: u32, max_age: std::time::Duration) -> u64 {
+        let mut table = self.table.lock().unwrap_or_else(|p| p.into_inner());
+        let now = Instant::now();
+        let fresh = matches!(&*table, Some((at, _)) if now.duration_since(*at) < max_age);
+        if !fresh {
+            *table = Some((now, Table::scan()));
+        }
+        table.as_ref().map(|(_, t)| t.tree_rss(pid)).unwrap_or(0)
     }
 
     pub fn forget(&self, pid: u32) {
@@ -122,19 +173,56 @@ mod tests {
     use super::*;
 
     #[test]
-    fn reads_own_process() {
+    fn cpu_of_a_busy_process_is_positive() {
         let me = std::process::id();
-        assert!(rss_bytes(me).expect("rss") > 0);
-        assert!(start_time(me).is_some());
         let s = Sampler::default();
         let first = s.sample(me);
         assert!(first.memory > 0);
+        assert_eq!(first.cpu, 0.0, "the first sample has no window yet");
+        // Spin past the shortest window, so the second sample measures this work.
+        let start = Instant::now();
         let mut x = 0u64;
-        for i in 0..20_000_000u64 {
-            x = x.wrapping_add(i * i);
+        while start.elapsed() < MIN_WINDOW * 2 {
+            x = x.wrapping_add(std::hint::black_box(x) | 1);
         }
         assert!(x > 0);
-        assert!(s.sample(me).cpu >= 0.0);
-        assert_eq!(rss_bytes(u32::MAX - 1), None);
+        let busy = s.sample(me).cpu;
+        assert!(busy > 10.0, "a spinning thread shows as busy, got {busy}%");
+        s.forget(me);
+        assert_eq!(s.sample(me).cpu, 0.0, "forget starts a new window");
+    }
+
+    #[test]
+    fn a_tree_counts_its_children_from_one_scan() {
+        let mut child = std::process::Command::new("sleep")
+            .arg("30")
+            .spawn()
+            .expect("spawn sleep");
+        let me = std::process::id();
+        let s = Sampler::default();
+        let window = std::time::Duration::from_secs(60);
+        let deadline = Instant::now() + std::time::Duration::from_secs(5);
+        // A zero age scans every time, until the child is in a scan.
+        let child_rss = loop {
+            let r = s.tree_rss(child.id(), std::time::Duration::ZERO);
+            if r > 0 {
+                break r;
+            }
+            assert!(Instant::now() < deadline, "the child never showed up");
+            std::thread::yield_now();
+        };
+        let tree = s.tree_rss(me, window);
+        assert!(
+            tree > child_rss,
+            "the tree counts this process and its child"
+        );
+        let _ = child.kill();
+        let _ = child.wait();
+        assert_eq!(
+            s.tree_rss(me, window),
+            tree,
+            "within its age the scan is reused"
+        );
+        assert_eq!(s.tree_rss(child.id(), std::time::Duration::ZERO), 0);
     }
 }

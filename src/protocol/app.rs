@@ -10,6 +10,30 @@ use serde_json::{Map, Value};
 
 use super::loose;
 
+/// The most instances one app may ask for, however it asks (`-i`, `instances`, `pm scale`):
+/// each is a process the daemon's single thread spawns and supervises.
+pub const MAX_INSTANCES: u32 = 4096;
+
+/// A wanted instance count within [`MAX_INSTANCES`], or the one line that says why not.
+pub fn bounded_count(n: i64) -> Result<u32, String> {
+    match u32::try_from(n) {
+        Ok(n) if n <= MAX_INSTANCES => Ok(n),
+        _ => Err(format!(
+            "instances must be at most {MAX_INSTANCES}, got {n}"
+        )),
+    }
+}
+
+/// `--only a,b` / `--only "a b"`: the app names, split as pm2 splits them (commas and spaces).
+/// The one splitter: the CLI, the addon and the ecosystem loader all read `--only` through it.
+pub fn split_only(only: &str) -> Vec<String> {
+    only.split([',', ' '])
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
 /// How many instances to run: a number or pm2's `max` (0 and -1 mean cores and cores-1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(into = "Value", try_from = "Value")]
@@ -44,8 +68,7 @@ impl Instances {
             Ok(n) if n < 0 => Ok(Instances::MaxMinus(
                 n.unsigned_abs().min(u32::MAX as u64) as u32
             )),
-            Ok(n) if n <= 4096 => Ok(Instances::Count(n as u32)),
-            Ok(n) => Err(format!("instances must be at most 4096, got {n}")),
+            Ok(n) => bounded_count(n).map(Instances::Count),
             Err(_) => Err(format!(
                 "instances must be a number, 'max' or a negative number, got \"{text}\""
             )),
@@ -110,6 +133,28 @@ impl ExecMode {
     }
 }
 
+/// pm2's `filter_env`: which of the caller's variables the app does not inherit.
+/// `true` drops them all, a string drops that one variable, a list drops every variable whose
+/// name contains one of its strings (pm2's `Common.js` filters with `includes`, not a prefix).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum FilterEnv {
+    All(bool),
+    Key(String),
+    Containing(Vec<String>),
+}
+
+impl FilterEnv {
+    /// Whether the inherited variable `key` reaches the app.
+    pub fn keeps(&self, key: &str) -> bool {
+        match self {
+            FilterEnv::All(all) => !all,
+            FilterEnv::Key(k) => k != key,
+            FilterEnv::Containing(parts) => !parts.iter().any(|p| key.contains(p.as_str())),
+        }
+    }
+}
+
 /// One app as the user described it. Everything optional falls back to pm2's default at the
 /// point of use, so a spec round-trips to jlist without inventing values the user never gave.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -149,6 +194,18 @@ pub struct AppSpec {
     pub log_type: Option<String>,
     #[serde(deserialize_with = "loose::opt_bool")]
     pub disable_logs: Option<bool>,
+    /// The app's own log rotation, over the global `pm2-logrotate:*` settings for its files;
+    /// kept as given and read by `config::settings::app_override` (where they are checked).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_size: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retain: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub compress: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub date_format: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rotate_interval: Option<Value>,
 
     #[serde(deserialize_with = "loose::opt_bool")]
     pub autorestart: Option<bool>,
@@ -188,8 +245,10 @@ pub struct AppSpec {
     pub vizion: Option<bool>,
     #[serde(deserialize_with = "loose::opt_bool")]
     pub source_map_support: Option<bool>,
+    pub filter_env: Option<FilterEnv>,
+    /// `false` registers the app stopped (pm2's `--no-autostart`).
     #[serde(deserialize_with = "loose::opt_bool")]
-    pub filter_env: Option<bool>,
+    pub autostart: Option<bool>,
     /// pm-native's worker-count rule (`cpu`, `io`, `mixed`), used when `instances` is not given.
     pub workload: Option<String>,
 
@@ -199,6 +258,20 @@ pub struct AppSpec {
 }
 
 impl AppSpec {
+    /// The app's own rotation settings under pm2-logrotate's key names.
+    pub fn rotate_settings(&self) -> Map<String, Value> {
+        [
+            ("max_size", &self.max_size),
+            ("retain", &self.retain),
+            ("compress", &self.compress),
+            ("dateFormat", &self.date_format),
+            ("rotateInterval", &self.rotate_interval),
+        ]
+        .into_iter()
+        .filter_map(|(k, v)| v.clone().map(|v| (k.to_string(), v)))
+        .collect()
+    }
+
     pub fn exec_mode(&self) -> ExecMode {
         self.exec_mode.unwrap_or(ExecMode::Fork)
     }
@@ -216,5 +289,48 @@ impl AppSpec {
             Some(dot) if dot > 0 => base[..dot].to_string(),
             _ => base.to_string(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_splits_on_commas_and_spaces() {
+        assert_eq!(split_only("api,worker"), ["api", "worker"]);
+        assert_eq!(
+            split_only(" api  worker, ,mailer "),
+            ["api", "worker", "mailer"]
+        );
+        assert!(split_only(" , ").is_empty());
+    }
+
+    #[test]
+    fn filter_env_follows_pm2() {
+        let f = |v: Value| serde_json::from_value::<FilterEnv>(v).expect("filter_env");
+        assert!(!f(Value::Bool(true)).keeps("PATH"));
+        assert!(f(Value::Bool(false)).keeps("PATH"));
+        assert!(!f("SECRET".into()).keeps("SECRET"));
+        assert!(f("SECRET".into()).keeps("MY_SECRET"));
+        let parts = f(serde_json::json!(["AWS_", "TOKEN"]));
+        assert!(!parts.keeps("AWS_REGION"));
+        assert!(!parts.keeps("GH_TOKEN"));
+        assert!(parts.keeps("HOME"));
+    }
+
+    #[test]
+    fn counts_are_bounded_in_one_place() {
+        assert_eq!(bounded_count(4096), Ok(4096));
+        assert_eq!(
+            bounded_count(4097),
+            Err("instances must be at most 4096, got 4097".into())
+        );
+        assert!(bounded_count(-1).is_err());
+        assert_eq!(Instances::parse("4096"), Ok(Instances::Count(4096)));
+        assert_eq!(
+            Instances::parse("99999"),
+            Err("instances must be at most 4096, got 99999".into())
+        );
     }
 }

@@ -12,7 +12,7 @@ fn bad<E: Error>(what: &str, v: &Value) -> E {
 pub fn args<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
     match Value::deserialize(d)? {
         Value::Null => Ok(Vec::new()),
-        Value::String(s) => Ok(split_args(&s)),
+        Value::String(s) => crate::sys::words::split(&s).map_err(D::Error::custom),
         Value::Array(items) => items
             .into_iter()
             .map(|v| match v {
@@ -24,35 +24,6 @@ pub fn args<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
             .collect(),
         other => Err(bad("a string or an array of strings", &other)),
     }
-}
-
-/// Splits an argument string on whitespace, keeping quoted parts together as a shell would.
-pub fn split_args(s: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut cur = String::new();
-    let mut quote: Option<char> = None;
-    let mut any = false;
-    for c in s.chars() {
-        match quote {
-            Some(q) if c == q => quote = None,
-            Some(_) => cur.push(c),
-            None if c == '"' || c == '\'' => {
-                quote = Some(c);
-                any = true;
-            }
-            None if c.is_whitespace() => {
-                if any || !cur.is_empty() {
-                    out.push(std::mem::take(&mut cur));
-                    any = false;
-                }
-            }
-            None => cur.push(c),
-        }
-    }
-    if any || !cur.is_empty() {
-        out.push(cur);
-    }
-    out
 }
 
 pub fn parse_bool(v: &Value) -> Option<bool> {
@@ -197,12 +168,6 @@ pub fn exit_codes<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<i32>, D::Error>
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn splits_quoted_args() {
-        assert_eq!(split_args("a 'b c' \"d\" ''"), vec!["a", "b c", "d", ""]);
-        assert!(split_args("   ").is_empty());
-    }
 
     #[test]
     fn memory_sizes() {

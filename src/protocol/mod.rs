@@ -3,20 +3,32 @@
 //!
 //! A connection starts with [`Request::Hello`] carrying [`PROTOCOL_VERSION`]; the daemon answers
 //! with its own version so that a CLI from another release can say so instead of misreading
-//! replies. Process lists travel in pm2's `jlist` shape (`serde_json::Value`), which is also what
-//! the programmatic API returns, so there is exactly one rendering of a process.
+//! replies. Process lists travel as [`ProcView`]s, whose JSON is pm2's `jlist` shape, which is
+//! also what the programmatic API returns, so there is exactly one rendering of a process.
 
 pub mod app;
+pub mod apply;
+pub mod error;
+pub mod event;
 pub mod frame;
 pub mod loose;
+pub mod queue;
+pub mod secret;
+pub mod update;
+pub mod view;
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 pub use app::{AppSpec, ExecMode, Instances};
+pub use apply::{AppReport, ApplyRequest, OnExisting, Outcome};
+pub use error::Error;
+pub use event::BusEvent;
+pub use update::SpecUpdate;
+pub use view::{Brief, Monit, Pm2Env, ProcView};
 
 /// Bumped whenever a request or response changes shape.
-pub const PROTOCOL_VERSION: u32 = 1;
+pub const PROTOCOL_VERSION: u32 = 11;
 
 /// The package version, which the daemon reports and `pm --version` prints.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -36,6 +48,13 @@ pub enum Request {
     Delete(TargetRequest),
     Reset(TargetRequest),
     List,
+    /// What `pm ls` prints of every process and nothing else (no env, no options): answered
+    /// with [`Response::Briefs`], a tenth of `List`'s bytes.
+    Brief,
+    /// The processes pm2's targets name, as `list` shows them (`pm logs <target>`).
+    Select(TargetRequest),
+    /// The processes with this name or id, none when nothing matches (`describe`, `pid`).
+    Describe(DescribeRequest),
     Flush(TargetRequest),
     ReloadLogs,
     SendSignal(SignalRequest),
@@ -44,11 +63,19 @@ pub enum Request {
     /// Stop every app and exit; answered before the daemon goes away.
     Kill,
     /// Write the process list to `dump.pm2` (pm2's `save`/`dump`); answers with what was saved.
-    Dump,
+    Dump(DumpRequest),
     /// `pm scale <name> <N|+N|-N>`.
     Scale(ScaleRequest),
+    /// `module_conf.json` changed (`pm set`, `pm unset`): read it again. Answered once the new
+    /// settings apply, or with the error that kept them from applying.
+    SettingsChanged,
     /// Turn this connection into a stream of [`Response::Event`] frames (pm2's `launchBus`).
     Subscribe,
+    /// Restart the apps that already run and start the rest; answered with [`Response::Applied`].
+    Apply(ApplyRequest),
+    /// A message-queue operation; the first one turns the connection into a queue session
+    /// (see [`queue`]).
+    Queue(queue::QueueOp),
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -68,15 +95,21 @@ pub struct StartRequest {
     pub force: bool,
 }
 
-/// A list of pm2 targets: ids, names, `all`, namespaces, script paths or `/regex/`.
+/// A list of pm2 targets: ids, names, `all`, namespaces, script paths or `/regex/`. The daemon
+/// resolves them (one resolver, in `daemon::registry`); clients pass them on as typed.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct TargetRequest {
     pub targets: Vec<String>,
+    /// The caller's working directory, for script paths given relative to it.
+    #[serde(default)]
+    pub cwd: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RestartRequest {
     pub targets: Vec<String>,
+    #[serde(default)]
+    pub cwd: Option<String>,
     /// `--update-env`: the caller's environment replaces the one the app was started with.
     #[serde(default)]
     pub update_env: Option<Env>,
@@ -86,6 +119,21 @@ pub struct RestartRequest {
     /// `reload`: start the replacement before stopping the old instance.
     #[serde(default)]
     pub graceful: bool,
+    /// Options the restart changes (`--node-args`, `--name`, `--watch`, ...).
+    #[serde(default)]
+    pub update: SpecUpdate,
+}
+
+/// `pm save [--force]`. Without `force`, an empty process list leaves the saved one alone.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct DumpRequest {
+    pub force: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DescribeRequest {
+    pub target: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -99,11 +147,15 @@ pub struct ScaleRequest {
 pub struct SignalRequest {
     pub signal: String,
     pub targets: Vec<String>,
+    #[serde(default)]
+    pub cwd: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SendLineRequest {
     pub target: String,
+    #[serde(default)]
+    pub cwd: Option<String>,
     pub line: String,
 }
 
@@ -122,23 +174,49 @@ pub enum Response {
     },
     /// Processes in pm2's jlist shape: the ones a verb acted on, or all of them for `List`.
     Procs {
-        procs: Vec<Value>,
+        procs: Vec<ProcView>,
+    },
+    /// [`Request::Brief`]'s answer, in id order.
+    Briefs {
+        procs: Vec<Brief>,
     },
     Done,
+    /// A refused or failed request: `code` (and its fields) for clients to match on,
+    /// `message` for people.
     Error {
+        #[serde(flatten)]
+        error: Error,
         message: String,
     },
-    /// One bus event: `process:event`, `log:out`, `log:err` or `process:msg`.
-    Event {
-        channel: String,
-        data: Value,
+    /// One bus event: `process:event`, `log:out`, `log:err`, `pm2:kill` or an app's message.
+    Event(BusEvent),
+    /// What [`Request::Apply`] did, one report per app, restarted ones first.
+    Applied {
+        apps: Vec<AppReport>,
     },
+    /// A queue session's answer or delivery (see [`queue`]).
+    Queue(queue::QueueReply),
 }
 
 impl Response {
-    pub fn error(message: impl Into<String>) -> Self {
+    pub fn error(error: Error) -> Self {
         Response::Error {
-            message: message.into(),
+            message: error.to_string(),
+            error,
         }
+    }
+}
+
+#[cfg(test)]
+mod dump_request_tests {
+    use super::*;
+
+    #[test]
+    fn a_dump_request_without_fields_still_parses() {
+        // Clients from before `--force` send the bare verb.
+        let r: Request = serde_json::from_str(r#"{"verb":"dump"}"#).expect("bare dump");
+        assert!(matches!(r, Request::Dump(DumpRequest { force: false })));
+        let r: Request = serde_json::from_str(r#"{"verb":"dump","force":true}"#).expect("forced");
+        assert!(matches!(r, Request::Dump(DumpRequest { force: true })));
     }
 }

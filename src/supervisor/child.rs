@@ -1,28 +1,29 @@
-//! What happens on a child's side of the supervisor: reading its IPC channel and ending it.
+//! The daemon's side of a child: the polite first steps of a stop before the core's
+//! ([`crate::process::stop`]) takes over, and reading the child's IPC channel.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use nix::sys::signal::{killpg, Signal};
-use nix::unistd::Pid;
 use serde_json::{json, Value};
 use tokio::sync::mpsc;
 
-use super::{now_ms, policy, signal, Ctx, Event, Running};
+use super::task::Running;
+use super::{now_ms, Ctx, Event};
 use crate::ipc;
+use crate::process::stop::{self, DEFAULT_KILL_TIMEOUT, DEFAULT_SIGNAL};
 use crate::protocol::ExecMode;
+use crate::sys::signal;
 
 /// pm2's stop: `kill_signal` (or the `shutdown` message) to the whole group, SIGKILL after
-/// `kill_timeout`, and the group is gone before this returns, grandchildren included. A cluster
-/// worker being replaced (`disconnect`) first gets Node's graceful disconnect, which closes
-/// its servers and waits for open connections.
+/// `kill_timeout`, and the group is gone before this returns, grandchildren included. A worker
+/// being replaced (`disconnect`) first gets Node's graceful disconnect, which closes its
+/// servers and waits for open connections, and then `kill_signal` as pm2 sends it.
 pub(super) async fn terminate(
     spec: &crate::protocol::AppSpec,
     running: &mut Running,
     disconnect: bool,
 ) -> std::io::Result<std::process::ExitStatus> {
-    let pgid = Pid::from_raw(running.pid as i32);
-    let timeout = Duration::from_millis(spec.kill_timeout.unwrap_or(policy::DEFAULT_KILL_TIMEOUT));
+    let timeout = Duration::from_millis(spec.kill_timeout.unwrap_or(DEFAULT_KILL_TIMEOUT));
     let mut deadline = tokio::time::Instant::now() + timeout;
     let mut sent = false;
     if let (true, Some(w)) = (disconnect, running.worker.as_ref()) {
@@ -40,6 +41,21 @@ pub(super) async fn terminate(
             }
             sent = false;
             deadline = tokio::time::Instant::now() + timeout;
+        } else if sent {
+            // pm2 sends kill_signal to the old worker of a reload, and apps clean up in their
+            // SIGINT handler. Node's disconnect closes the worker's servers first and its
+            // channel after them: from then on it accepts nothing, and the signal loses no
+            // request. A worker whose loop empties exits on its own before that.
+            let w = w.clone();
+            tokio::select! {
+                _ = tokio::time::timeout_at(deadline, w.closed()) => {}
+                st = running.child.wait() => {
+                    running.primary.worker_gone(w.id);
+                    return st;
+                }
+            }
+            sent = false;
+            deadline = tokio::time::Instant::now() + timeout;
         }
     }
     if !sent && spec.shutdown_with_message == Some(true) {
@@ -47,41 +63,44 @@ pub(super) async fn terminate(
             sent = ch.send_value(&Value::from("shutdown")).await.is_ok();
         }
     }
-    if !sent {
-        let sig = spec
-            .kill_signal
+    let first = (!sent).then(|| {
+        spec.kill_signal
             .as_deref()
             .and_then(|s| signal::parse(s).ok())
-            .unwrap_or(Signal::SIGINT);
-        let _ = killpg(pgid, sig);
-    }
-    let status = match tokio::time::timeout_at(deadline, running.child.wait()).await {
-        Ok(st) => st,
-        Err(_) => {
-            let _ = killpg(pgid, Signal::SIGKILL);
-            running.child.wait().await
-        }
-    };
-    // The leader is gone; anything left in its group (a grandchild ignoring the signal) gets
-    // the rest of the grace period, then SIGKILL.
-    signal::end_group(pgid, deadline).await;
+            .unwrap_or(DEFAULT_SIGNAL)
+    });
+    let scope = stop::Scope::from_treekill(spec.treekill);
+    let status = stop::stop_scoped(&mut running.child, first, deadline, scope).await;
     if let Some(w) = running.worker.as_ref() {
         running.primary.worker_gone(w.id);
     }
     status
 }
 
+/// Where the channel reader reports readiness and heartbeats.
+pub(super) struct Signals {
+    pub ready: mpsc::Sender<()>,
+    /// Without wait_ready, a cluster worker that listens is ready (what a reload waits for).
+    pub listening_is_ready: bool,
+    /// Stamped by the preload's heartbeats, when `max_event_loop_lag` is checked.
+    pub heartbeat: Option<Arc<super::monitor::Stamps>>,
+}
+
 /// Reads the child's IPC messages: answers handles (Node stalls the channel until it does),
-/// reports `ready`, and puts `process:msg` messages on the bus.
+/// reports `ready` and heartbeats, and puts `process:msg` messages on the bus.
 pub(super) async fn read_channel(
     mut reader: ipc::Reader,
     writer: ipc::Writer,
-    ready: mpsc::Sender<()>,
+    signals: Signals,
     ctx: Arc<Ctx>,
-    (pm_id, name): (u32, String),
+    (pm_id, name, namespace): (u32, String, String),
     worker: Option<ipc::cluster::WorkerRef>,
-    listening_is_ready: bool,
 ) {
+    let Signals {
+        ready,
+        listening_is_ready,
+        heartbeat,
+    } = signals;
     while let Ok(Some(msg)) = reader.recv().await {
         let value: Value = match serde_json::from_str(&msg.line) {
             Ok(v) => v,
@@ -111,6 +130,13 @@ pub(super) async fn read_channel(
         {
             continue;
         }
+        // The preload's heartbeat (max_event_loop_lag): a stamp, nothing on the bus.
+        if value.as_str() == Some("pm-native:beat") {
+            if let Some(s) = &heartbeat {
+                super::monitor::Stamps::touch(&s.heartbeat);
+            }
+            continue;
+        }
         if value.as_str() == Some("ready") {
             let _ = ready.try_send(());
             continue;
@@ -120,7 +146,10 @@ pub(super) async fn read_channel(
         if let (Some(kind), Some(payload)) =
             (value.get("type").and_then(Value::as_str), value.get("data"))
         {
-            let data = json!({ "at": now_ms(), "data": payload, "process": { "pm_id": pm_id, "name": name } });
+            if let ("axm:monitor", Some(report)) = (kind, payload.as_object()) {
+                ctx.code_metrics.update(pm_id, report);
+            }
+            let data = json!({ "at": now_ms(), "data": payload, "process": { "pm_id": pm_id, "name": name, "namespace": namespace } });
             let _ = ctx.bus.send(Event {
                 channel: kind.to_string(),
                 data,
@@ -129,5 +158,6 @@ pub(super) async fn read_channel(
     }
     if let Some(w) = worker {
         ctx.primary.worker_gone(w.id);
+        w.channel_closed();
     }
 }

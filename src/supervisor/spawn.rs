@@ -1,14 +1,14 @@
-//! Turning a [`ProcInfo`] into a running child: which program runs the script, the environment
-//! pm2 apps expect, stdio pipes, its own process group, and Node's IPC channel on fd 3.
+//! Turning a [`ProcInfo`] into a running child: which program runs the script and the
+//! environment pm2 apps expect; the process core ([`crate::process`]) does the spawning.
 
 use std::io::Read;
-use std::os::fd::{AsRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 
 use serde_json::Value;
 
 use super::state::{Launch, ProcInfo};
+use crate::process::{self, Spawned};
 use crate::protocol::{AppSpec, Env};
 
 /// pm2's extension table (`Common.js`, `getInterpreter`), plus `python3` where no `python` exists.
@@ -25,27 +25,6 @@ fn interpreter_for_extension(ext: &str) -> Option<&'static str> {
         "ls" => "lsc",
         _ => return None,
     })
-}
-
-/// Finds `program` on `path_var` (a PATH value); absolute and relative paths are checked as is.
-pub fn which(program: &str, path_var: Option<&str>) -> Option<PathBuf> {
-    use std::os::unix::fs::PermissionsExt;
-    let is_exec = |p: &Path| {
-        p.metadata()
-            .map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-            .unwrap_or(false)
-    };
-    if program.contains('/') {
-        let p = PathBuf::from(program);
-        return is_exec(&p).then_some(p);
-    }
-    let default_path = "/usr/local/bin:/usr/bin:/bin";
-    path_var
-        .unwrap_or(default_path)
-        .split(':')
-        .filter(|d| !d.is_empty())
-        .map(|d| Path::new(d).join(program))
-        .find(|p| is_exec(p))
 }
 
 /// Decides how to run a script, as pm2 does: an explicit interpreter, else by extension, else
@@ -65,11 +44,12 @@ pub fn resolve_launch(spec: &AppSpec, path_var: Option<&str>) -> Launch {
             }
         }
     };
-    let interpreter = if interpreter == "python" && which("python", path_var).is_none() {
-        "python3".to_string()
-    } else {
-        interpreter
-    };
+    let interpreter =
+        if interpreter == "python" && crate::sys::which::which("python", path_var).is_none() {
+            "python3".to_string()
+        } else {
+            interpreter
+        };
     let is_node = interpreter == "node" || interpreter.ends_with("/node");
     if interpreter == "none" {
         return Launch {
@@ -80,6 +60,11 @@ pub fn resolve_launch(spec: &AppSpec, path_var: Option<&str>) -> Launch {
         };
     }
     let mut args = spec.interpreter_args.clone();
+    // pm2 loads the source-map-support package for this; Node has it built in.
+    let maps = "--enable-source-maps".to_string();
+    if is_node && spec.source_map_support == Some(true) && !args.contains(&maps) {
+        args.push(maps);
+    }
     args.push(script);
     args.extend(spec.args.iter().cloned());
     Launch {
@@ -123,7 +108,10 @@ pub fn env_string(v: &Value) -> String {
 /// The child's environment: the caller's, then the app's `env`, then pm2's variables, taken
 /// from an explicit list rather than pm2's habit of copying its whole internal state.
 pub fn child_env(info: &ProcInfo, home: &Path) -> Vec<(String, String)> {
-    let mut env: Env = info.env.clone();
+    let mut env: Env = (*info.env).clone();
+    if let Some(filter) = &info.spec.filter_env {
+        env.retain(|k, _| filter.keeps(k));
+    }
     for (k, v) in &info.spec.env {
         env.insert(k.clone(), v.clone());
     }
@@ -185,10 +173,18 @@ pub fn child_env(info: &ProcInfo, home: &Path) -> Vec<(String, String)> {
         .collect()
 }
 
-pub struct Spawned {
-    pub child: tokio::process::Child,
-    /// The parent's end of the IPC channel (Node apps only).
-    pub channel: Option<OwnedFd>,
+/// Who the app runs as: pm2's `uid` (or `user`) and `gid`, names or numbers; `None` for the
+/// daemon's own user.
+pub fn identity(spec: &AppSpec) -> Result<Option<crate::sys::user::Identity>, String> {
+    let text = |k: &str| match spec.extra.get(k) {
+        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(Value::Number(n)) => Ok(Some(n.to_string())),
+        None | Some(Value::Null) => Ok(None),
+        Some(other) => Err(format!(
+            "{k} must be a user or group name or number, got {other}"
+        )),
+    };
+    crate::sys::user::resolve(text("uid")?.as_deref(), text("gid")?.as_deref())
 }
 
 /// The preload every Node app gets (`--require`): fork-mode listens through the daemon's shared
@@ -197,34 +193,57 @@ pub struct Spawned {
 pub const PRELOAD: &str = include_str!("../../lib/app-preload.js");
 pub const PRELOAD_FILE: &str = "app-preload.js";
 
-/// Starts the child in its own process group (so stop can signal the whole tree), with pipes for
-/// stdio and, for Node, the IPC socketpair dup'ed onto fd 3.
+/// The code-metrics sampler the preload requires from beside itself (`lib/app-metrics.js`).
+pub const APP_METRICS: &str = include_str!("../../lib/app-metrics.js");
+pub const APP_METRICS_FILE: &str = "app-metrics.js";
+
+/// pm2's static file server (`pm serve`, `script: "serve"`), written into the home beside the
+/// preload so a saved app that uses it finds it after an upgrade too.
+pub const SERVE: &str = include_str!("../../lib/serve.js");
+
+/// Starts the child through the process core: its own process group (so stop can signal the
+/// whole tree), pipes for stdio and, for Node, the IPC channel on fd 3.
 /// `worker_id` makes the child a Node cluster worker (`NODE_UNIQUE_ID`) of the daemon's primary.
 pub fn spawn(info: &ProcInfo, home: &Path, worker_id: Option<u32>) -> std::io::Result<Spawned> {
-    let mut cmd = tokio::process::Command::new(&info.launch.program);
-    let preload = home.join(PRELOAD_FILE);
+    let mut cmd = process::Command::new(&info.launch.program);
+    let who = identity(&info.spec).map_err(std::io::Error::other)?;
+    // The home is the daemon user's alone (0700): an app run as another user reads the
+    // preload from a copy it can reach. Without one it runs without the preload (as when the
+    // home's copy cannot be written).
+    let preload = match &who {
+        Some(id) if info.launch.is_node && id.uid != nix::unistd::geteuid().as_raw() => {
+            match super::shared::dir(home) {
+                Ok(d) => d.join(PRELOAD_FILE),
+                Err(e) => {
+                    elog!("{}: runs without the app preload: {e}", info.shown_name());
+                    PathBuf::new()
+                }
+            }
+        }
+        _ => home.join(PRELOAD_FILE),
+    };
     let preloaded = info.launch.is_node && preload.is_file();
     if preloaded {
         // Before the app's own node arguments, so that it sees them last.
         cmd.arg("--require").arg(&preload);
     }
     cmd.args(&info.launch.args)
-        .env_clear()
         .envs(child_env(info, home))
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .process_group(0)
-        .kill_on_drop(false);
+        .stdio(Stdio::piped(), Stdio::piped(), Stdio::piped());
     if let Some(cwd) = info.spec.cwd.as_deref() {
-        cmd.current_dir(cwd);
+        cmd.cwd(cwd);
     }
-    let mut parent_end = None;
+    if let Some(id) = who {
+        if let Some(name) = &id.name {
+            cmd.env("USER", name).env("LOGNAME", name);
+        }
+        if let Some(dir) = &id.home {
+            cmd.env("HOME", dir);
+        }
+        cmd.identity(id);
+    }
     if info.launch.is_node {
-        let (parent, child) = crate::ipc::pair()?;
-        let child_fd = child.as_raw_fd();
-        cmd.env("NODE_CHANNEL_FD", "3")
-            .env("NODE_CHANNEL_SERIALIZATION_MODE", "json");
+        cmd.channel();
         if preloaded {
             // The preload acts only in a direct child of this process (see the file).
             cmd.env("PM_NATIVE_DAEMON_PID", std::process::id().to_string());
@@ -232,48 +251,8 @@ pub fn spawn(info: &ProcInfo, home: &Path, worker_id: Option<u32>) -> std::io::R
         if let Some(id) = worker_id {
             cmd.env("NODE_UNIQUE_ID", id.to_string());
         }
-        // SAFETY: only async-signal-safe calls (dup2, fcntl) run between fork and exec.
-        unsafe {
-            cmd.pre_exec(move || {
-                if child_fd == 3 {
-                    let flags = libc::fcntl(3, libc::F_GETFD);
-                    if flags < 0 || libc::fcntl(3, libc::F_SETFD, flags & !libc::FD_CLOEXEC) < 0 {
-                        return Err(std::io::Error::last_os_error());
-                    }
-                } else if libc::dup2(child_fd, 3) < 0 {
-                    return Err(std::io::Error::last_os_error());
-                }
-                // The socketpair was created non-blocking for the daemon; Node expects a
-                // blocking descriptor it configures itself.
-                let fl = libc::fcntl(3, libc::F_GETFL);
-                if fl >= 0 {
-                    libc::fcntl(3, libc::F_SETFL, fl & !libc::O_NONBLOCK);
-                }
-                libc::syscall(libc::SYS_close_range, 4u32, u32::MAX, 0u32);
-                Ok(())
-            });
-        }
-        let child_proc = cmd.spawn()?;
-        // Our copy of the child's end must close, or EOF never reaches either side.
-        drop(child);
-        parent_end = Some(parent);
-        return Ok(Spawned {
-            child: child_proc,
-            channel: parent_end,
-        });
     }
-    // SAFETY: close_range is async-signal-safe.
-    unsafe {
-        cmd.pre_exec(|| {
-            libc::syscall(libc::SYS_close_range, 3u32, u32::MAX, 0u32);
-            Ok(())
-        });
-    }
-    let child = cmd.spawn()?;
-    Ok(Spawned {
-        child,
-        channel: parent_end.take(),
-    })
+    cmd.spawn()
 }
 
 #[cfg(test)]

@@ -116,3 +116,17 @@ pub fn alive(pid: i32) -> bool {
 pub fn read(p: &Path) -> String {
     std::fs::read_to_string(p).unwrap_or_default()
 }
+
+/// A JS statement that creates `p`: an app's way of saying it got this far (its signal handler
+/// is installed, say), for [`wait_for_file`] to see.
+pub fn mark_js(p: &Path) -> String {
+    format!(
+        "require('fs').writeFileSync({:?}, '')",
+        p.display().to_string()
+    )
+}
+
+/// Waits until `p` exists (an app marked that it got this far), at most `timeout`.
+pub fn wait_for_file(what: &str, timeout: Duration, p: &Path) {
+    wait_for(what, timeout, || p.exists().then_some(()));
+}

@@ -102,6 +102,9 @@ module.exports = {
       homes[tool.name] = ctx.lab.newHome(tool, 'logs');
       await tool.ensureDaemon(homes[tool.name]);
     }
+    // pm-native rotates at 10M by default and pm2 (without its module) never does: one file each
+    // keeps the comparison about the pipe. Rotation under load is a row of its own to come.
+    pm.run(homes[pm.name], ['set', 'pm2-logrotate:max_size', '1G']);
     const underTool = (tool) => async (rep) => {
       const home = homes[tool.name];
       const name = `log${rep}`;

@@ -7,9 +7,11 @@
 //! keeps the same logical channel: messages sent meanwhile wait in a bounded queue
 //! (`maxQueue`, default 1024, then send fails with ERR_IPC_QUEUE_FULL) and go to the next child.
 //!
-//! Files: `launch` spawns one child, `supervise` owns it (restarts, stop), `outbox` and
-//! `reader` are the two halves of the channel, `uv` and `js` run the reader on Node's loop,
-//! `events` carries everything else to JS through a thread-safe function.
+//! Spawning, waiting, stopping and the restart decisions are the process core's
+//! ([`crate::process`]), shared with the daemon. Files: `launch` builds the command for one
+//! child, `supervise` owns it (restarts, stop), `outbox` and `reader` are the two halves of the
+//! channel, `uv` and `js` run the reader on Node's loop, `events` carries everything else to JS
+//! through a thread-safe function.
 
 mod events;
 mod js;
@@ -31,8 +33,8 @@ use napi::JsString;
 use napi_derive::napi;
 use tokio::sync::mpsc;
 
-use crate::protocol::AppSpec;
-use crate::supervisor::policy;
+use crate::process::policy::{self, Policy};
+use crate::process::stop;
 use events::Emitter;
 use launch::LaunchConfig;
 use outbox::{Outbox, Sent};
@@ -77,19 +79,18 @@ fn invalid(msg: String) -> napi::Error {
     napi::Error::new(napi::Status::InvalidArg, msg)
 }
 
-fn policy_spec(o: &ForkOptions) -> napi::Result<AppSpec> {
-    let mut spec = AppSpec {
-        max_restarts: Some(
-            o.max_restarts
-                .map_or(policy::DEFAULT_MAX_RESTARTS, u64::from),
-        ),
-        min_uptime: o.min_uptime.map(u64::from),
-        restart_delay: o.restart_delay.map(u64::from),
-        exp_backoff_restart_delay: o.exp_backoff_restart_delay.map(u64::from),
+fn restart_policy(o: &ForkOptions) -> napi::Result<Policy> {
+    let mut spec = Policy {
+        max_restarts: o
+            .max_restarts
+            .map_or(policy::DEFAULT_MAX_RESTARTS, u64::from),
+        min_uptime: o.min_uptime.map_or(policy::DEFAULT_MIN_UPTIME, u64::from),
+        restart_delay: o.restart_delay.map_or(0, u64::from),
+        exp_backoff_restart_delay: o.exp_backoff_restart_delay.map_or(0, u64::from),
         ..Default::default()
     };
     match o.restart.as_deref().unwrap_or("never") {
-        "never" => spec.autorestart = Some(false),
+        "never" => spec.autorestart = false,
         "always" => {}
         // A clean exit (code 0) is the worker saying it is done.
         "on-failure" => spec.stop_exit_codes = vec![0],
@@ -121,10 +122,10 @@ impl NativeChild {
         options: ForkOptions,
         on_event: Function<'_, events::Args, ()>,
     ) -> napi::Result<Self> {
-        let policy = policy_spec(&options)?;
+        let policy = restart_policy(&options)?;
         let kill_signal = match options.kill_signal.as_deref() {
-            Some(s) => crate::supervisor::signal::parse(s).map_err(invalid)?,
-            None => nix::sys::signal::Signal::SIGINT,
+            Some(s) => crate::sys::signal::parse(s).map_err(invalid)?,
+            None => stop::DEFAULT_SIGNAL,
         };
         let launch_cfg = LaunchConfig {
             exec_path: options.exec_path.clone(),
@@ -144,18 +145,16 @@ impl NativeChild {
         let main_thread_reader = target.is_some();
         let slot: uv::Slot = Default::default();
         let emit = Emitter::new(on_event, target, slot.clone())?;
-        let first =
-            napi::bindgen_prelude::within_runtime_if_available(|| launch::launch(&launch_cfg))
-                .map_err(|e| {
-                    let code = e
-                        .raw_os_error()
-                        .map(|n| nix::errno::Errno::from_raw(n).to_string())
-                        .unwrap_or_else(|| "EIO".into());
-                    napi::Error::new(
-                        napi::Status::GenericFailure,
-                        format!("{code}: spawn {}: {e}", launch_cfg.exec_path),
-                    )
-                })?;
+        let first = launch::launch(&launch_cfg).map_err(|e| {
+            let code = e
+                .raw_os_error()
+                .map(|n| nix::errno::Errno::from_raw(n).to_string())
+                .unwrap_or_else(|| "EIO".into());
+            napi::Error::new(
+                napi::Status::GenericFailure,
+                format!("{code}: spawn {}: {e}", launch_cfg.exec_path),
+            )
+        })?;
         let report = emit.clone();
         let outbox = Arc::new(Outbox::new(
             options.max_queue.unwrap_or(DEFAULT_MAX_QUEUE) as usize,
@@ -169,7 +168,7 @@ impl NativeChild {
         let (tx, rx) = mpsc::unbounded_channel();
         let shared = Arc::new(Shared {
             outbox: outbox.clone(),
-            pid: first.pid.into(),
+            pid: first.child.pid().into(),
             control: tx,
         });
         let cfg = supervise::Config {
@@ -179,7 +178,7 @@ impl NativeChild {
             kill_timeout: Duration::from_millis(
                 options
                     .kill_timeout
-                    .map_or(policy::DEFAULT_KILL_TIMEOUT, u64::from),
+                    .map_or(stop::DEFAULT_KILL_TIMEOUT, u64::from),
             ),
             main_thread_reader,
         };
@@ -231,7 +230,7 @@ impl NativeChild {
     /// restarted afterwards is up to the restart policy; `stop()` ends it for good.
     #[napi]
     pub fn kill(&self, signal: String) -> napi::Result<bool> {
-        let sig = crate::supervisor::signal::parse(&signal).map_err(invalid)?;
+        let sig = crate::sys::signal::parse(&signal).map_err(invalid)?;
         let pid = self.pid();
         if pid == 0 {
             return Ok(false);

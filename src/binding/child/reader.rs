@@ -2,25 +2,24 @@
 //! complete lines (see [`super::events`]). [`LineBuf`] is shared by the two readers: the one on
 //! Node's own loop ([`super::uv`]) and the tokio fallback ([`read_loop`]).
 //!
-//! This does not use `crate::ipc::Reader`, which returns one line per call and copies the rest
-//! of its buffer each time; at thousands of small messages per read that copying, and one JS call
-//! per message, would cost more than Node's own channel does.
+//! The lines are found by the same [`Lines`] as the daemon's `crate::ipc::Reader`, but read here
+//! with a loop of our own: that reader is async, allocates a `String` per line and keeps handles
+//! for the caller, while this one runs synchronously on Node's loop, closes handles, and hands
+//! JS whole batches (one JS call per message would cost more than Node's own channel does).
 
 use std::borrow::Cow;
-use std::io::{self, IoSliceMut};
-use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::io;
+use std::os::fd::{AsFd, AsRawFd, RawFd};
 use std::sync::Arc;
 
-use nix::sys::socket::{recvmsg, ControlMessageOwned, MsgFlags};
 use serde_json::Value;
 use tokio::io::unix::AsyncFd;
 use tokio::sync::oneshot;
 
 use super::events::{Emitter, Event};
 use super::outbox::{Channel, Outbox};
-
-/// The answer to a handle message (see [`handle_line`]).
-pub const HANDLE_ACK: &str = "{\"cmd\":\"NODE_HANDLE_ACK\"}";
+use crate::ipc::channel::{recv_with_fds, HANDLE_ACK};
+use crate::ipc::lines::Lines;
 
 /// Read size; a longer message just takes several reads.
 const CHUNK: usize = 256 * 1024;
@@ -34,86 +33,35 @@ const BATCH: usize = 64 * 1024;
 
 /// Bytes read but not yet handed on, cut into batches of whole lines.
 pub struct LineBuf {
-    /// `buf[start..filled]` holds unread bytes; the rest is room for the next read. Kept at
-    /// full length so a read does not zero-fill memory each time.
-    buf: Vec<u8>,
-    /// Where the lines not yet handed on begin.
-    start: usize,
-    filled: usize,
-    /// Where the search for the next newline resumes: bytes before it hold none.
-    scanned: usize,
-    /// End of the complete lines in `buf`.
-    complete: usize,
-    /// The last read returned less than it had room for: the socket was empty then.
-    partial: bool,
+    lines: Lines,
 }
 
 impl Default for LineBuf {
     fn default() -> Self {
         LineBuf {
-            buf: vec![0u8; CHUNK],
-            start: 0,
-            filled: 0,
-            scanned: 0,
-            complete: 0,
-            partial: false,
+            lines: Lines::new(CHUNK, MAX_LINE),
         }
     }
 }
 
 impl LineBuf {
-    /// Whether a read can make progress before the complete lines are handed on: the buffer
-    /// grows only for a message longer than it, never to hoard many short ones.
+    /// Whether a read can make progress before the complete lines are handed on.
     pub fn has_room(&self) -> bool {
-        self.complete == self.start || self.buf.len() - self.filled >= CHUNK / 4
+        self.lines.has_room()
     }
 
     /// One non-blocking read; `Ok(0)` is EOF.
     pub fn read_from(&mut self, fd: RawFd) -> io::Result<usize> {
-        if self.buf.len() - self.filled < CHUNK / 4 {
-            self.compact();
-        }
-        if self.buf.len() - self.filled < CHUNK / 4 {
-            if self.filled > MAX_LINE {
-                return Err(io::Error::new(
-                    io::ErrorKind::InvalidData,
-                    "IPC message too large",
-                ));
-            }
-            self.buf.resize(self.buf.len() * 2, 0);
-        }
-        let room = self.buf.len() - self.filled;
-        let n = recv_into(fd, &mut self.buf[self.filled..])?;
-        self.partial = n < room;
-        self.filled += n;
-        if let Some(nl) = memchr::memrchr(b'\n', &self.buf[self.scanned..self.filled]) {
-            self.complete = self.scanned + nl + 1;
-        }
-        self.scanned = self.filled;
+        // fork() does not pass handles on to JS: any that came along close here.
+        let (n, _handles) = recv_with_fds(fd, self.lines.spare()?)?;
+        self.lines.commit(n);
         Ok(n)
     }
 
     /// Whether the last read came back short, so another would only say EAGAIN (libuv's
     /// `UV_HANDLE_READ_PARTIAL`): with a level-triggered poll, more data wakes us again.
     pub fn drained(&self) -> bool {
-        self.partial
-    }
-
-    /// Moves the unread bytes to the front of the buffer.
-    fn compact(&mut self) {
-        if self.start == 0 {
-            return;
-        }
-        self.buf.copy_within(self.start..self.filled, 0);
-        self.filled -= self.start;
-        self.scanned -= self.start;
-        self.complete -= self.start;
-        self.start = 0;
-        // After a very large message, give the memory back rather than keep the peak forever.
-        if self.buf.len() > 8 * CHUNK && self.filled < CHUNK {
-            self.buf.truncate(CHUNK);
-            self.buf.shrink_to_fit();
-        }
+        self.lines.last_read_short()
     }
 
     /// Fills `out` with the next batch, `[line,\nline,...]`, of the complete lines read so far
@@ -124,11 +72,10 @@ impl LineBuf {
         out.clear();
         out.push(b'[');
         let mut any = false;
-        while self.start < self.complete && out.len() < BATCH {
-            let rest = &self.buf[self.start..self.complete];
-            let nl = memchr::memchr(b'\n', rest).unwrap_or(rest.len() - 1);
-            let line = &rest[..nl];
-            self.start += nl + 1;
+        while out.len() < BATCH {
+            let Some(line) = self.lines.next_line() else {
+                break;
+            };
             if line.is_empty() {
                 continue;
             }
@@ -144,13 +91,6 @@ impl LineBuf {
             any = true;
         }
         out.push(b']');
-        if self.start == self.complete && self.start == self.filled {
-            // Everything consumed: restart at the front for free.
-            self.start = 0;
-            self.filled = 0;
-            self.scanned = 0;
-            self.complete = 0;
-        }
         any
     }
 }
@@ -211,29 +151,6 @@ fn handle_line<'a>(line: &'a [u8], on_handle: &mut dyn FnMut()) -> Option<Cow<'a
     }
     on_handle();
     v.get("msg").map(|m| Cow::Owned(m.to_string().into_bytes()))
-}
-
-/// One `recvmsg` into `buf`. Any descriptors that came along are closed (their `OwnedFd`s
-/// drop here).
-fn recv_into(fd: RawFd, buf: &mut [u8]) -> io::Result<usize> {
-    let mut iov = [IoSliceMut::new(buf)];
-    let mut space = nix::cmsg_space!([RawFd; 8]);
-    let msg = recvmsg::<()>(
-        fd,
-        &mut iov,
-        Some(&mut space),
-        MsgFlags::MSG_CMSG_CLOEXEC | MsgFlags::MSG_DONTWAIT,
-    )
-    .map_err(io::Error::from)?;
-    for c in msg.cmsgs().map_err(io::Error::from)? {
-        if let ControlMessageOwned::ScmRights(fds) = c {
-            for f in fds {
-                // SAFETY: the kernel just installed this descriptor for us; we own it.
-                drop(unsafe { OwnedFd::from_raw_fd(f) });
-            }
-        }
-    }
-    Ok(msg.bytes)
 }
 
 #[cfg(test)]

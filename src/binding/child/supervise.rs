@@ -1,22 +1,23 @@
 //! One task per `fork()`: owns the running child, restarts it by pm2's policy
-//! (`crate::supervisor::policy`), and stops the whole process group on request.
+//! ([`crate::process::policy`]), and stops it for good on request ([`crate::process::stop`]).
+//! What is left here is fork()'s own: the channel kept across restarts, the readers, and the
+//! events JS sees.
 
 use std::os::fd::AsRawFd;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use nix::sys::signal::{killpg, Signal};
-use nix::unistd::Pid;
+use nix::sys::signal::Signal;
 use serde_json::json;
 use tokio::sync::{mpsc, oneshot};
 
 use super::events::{Attach, Emitter, Event};
-use super::launch::{exit_value, launch, LaunchConfig, Launched};
+use super::launch::{launch, LaunchConfig, Launched};
 use super::outbox::Outbox;
 use super::reader::read_loop;
-use crate::protocol::AppSpec;
-use crate::supervisor::policy::{self, Decision, PolicyState};
+use crate::process::policy::{self, Decision, Policy, PolicyState};
+use crate::process::Exit;
 
 /// How long the reader may keep draining what a dead child wrote before its exit is reported.
 /// A grandchild that inherited the channel would otherwise hold it open forever.
@@ -27,9 +28,7 @@ const EXIT_AFTER_EOF: Duration = Duration::from_millis(100);
 
 pub struct Config {
     pub launch: LaunchConfig,
-    /// Only the restart-policy fields are used (autorestart, stop_exit_codes, max_restarts,
-    /// min_uptime, restart_delay, exp_backoff_restart_delay).
-    pub policy: AppSpec,
+    pub policy: Policy,
     pub kill_signal: Signal,
     pub kill_timeout: Duration,
     /// Read channels on Node's loop ([`super::uv`]) rather than on the runtime.
@@ -66,10 +65,8 @@ pub async fn supervise(
     loop {
         let outcome = run_one(&mut current, &cfg, &shared, &emit, &mut control, restarts).await;
         last |= outcome.last;
-        let (code, signal) = match &outcome.status {
-            Some(st) => exit_value(st),
-            None => (None, None),
-        };
+        let exit = outcome.status.as_ref().map(Exit::from).unwrap_or_default();
+        let (code, signal) = (exit.code, exit.node_signal());
         let decision = if last {
             Decision::Stop
         } else {
@@ -135,7 +132,7 @@ async fn run_one(
     restarts: u32,
 ) -> Outcome {
     let started = Instant::now();
-    shared.pid.store(child.pid, Ordering::Release);
+    shared.pid.store(child.child.pid(), Ordering::Release);
     let Some(chan) = child.channel.take() else {
         // Cannot happen (launch always sets it); without a channel the child is useless.
         let status = terminate(child, cfg).await;
@@ -147,7 +144,7 @@ async fn run_one(
     };
     shared.outbox.attach(chan.clone());
     let pumps = pump_stdio(child, emit);
-    let info = json!({ "pid": child.pid, "restarts": restarts }).to_string();
+    let info = json!({ "pid": child.child.pid(), "restarts": restarts }).to_string();
     let (done_tx, mut done_rx) = oneshot::channel();
     let tokio_reader = if cfg.main_thread_reader {
         let attach = Attach {
@@ -166,7 +163,7 @@ async fn run_one(
     let mut last = false;
     let status = loop {
         tokio::select! {
-            st = child.wait() => break st.ok(),
+            st = child.child.wait() => break st.ok(),
             c = control.recv() => match c {
                 Some(Control::Stop) | None => {
                     last = true;
@@ -182,7 +179,7 @@ async fn run_one(
             },
             _ = &mut done_rx, if !reader_done => {
                 reader_done = true;
-                if let Ok(st) = tokio::time::timeout(EXIT_AFTER_EOF, child.wait()).await {
+                if let Ok(st) = tokio::time::timeout(EXIT_AFTER_EOF, child.child.wait()).await {
                     break st.ok();
                 }
                 if !last {
@@ -222,13 +219,11 @@ fn pump_stdio(child: &mut Launched, emit: &Emitter) -> Vec<tokio::task::JoinHand
     let pipes = [
         child
             .child
-            .stdout
-            .take()
+            .take_stdout()
             .map(|p| (std::os::fd::OwnedFd::from(p), true)),
         child
             .child
-            .stderr
-            .take()
+            .take_stderr()
             .map(|p| (std::os::fd::OwnedFd::from(p), false)),
     ];
     let mut tasks = Vec::new();
@@ -255,20 +250,11 @@ fn pump_stdio(child: &mut Launched, emit: &Emitter) -> Vec<tokio::task::JoinHand
     tasks
 }
 
-/// pm2's stop: `kill_signal` to the whole group, SIGKILL after `kill_timeout`, and the group
-/// is gone (grandchildren included) before this returns.
+/// pm2's stop, from the process core: `kill_signal` to the whole group, SIGKILL after
+/// `kill_timeout`, and the group is gone (grandchildren included) before this returns.
 async fn terminate(child: &mut Launched, cfg: &Config) -> Option<std::process::ExitStatus> {
-    let pgid = Pid::from_raw(child.pid as i32);
     let deadline = tokio::time::Instant::now() + cfg.kill_timeout;
-    let _ = killpg(pgid, cfg.kill_signal);
-    let status = match tokio::time::timeout_at(deadline, child.wait()).await {
-        Ok(st) => st.ok(),
-        Err(_) => {
-            let _ = killpg(pgid, Signal::SIGKILL);
-            child.wait().await.ok()
-        }
-    };
-    // The leader is gone; a grandchild ignoring the signal gets the rest of the grace period.
-    crate::supervisor::signal::end_group(pgid, deadline).await;
-    status
+    crate::process::stop::stop(&mut child.child, Some(cfg.kill_signal), deadline)
+        .await
+        .ok()
 }

@@ -21,7 +21,8 @@ use tokio::sync::oneshot;
 
 pub use super::js::JsTarget;
 use super::outbox::{Channel, Drain, Outbox};
-use super::reader::{LineBuf, HANDLE_ACK};
+use super::reader::LineBuf;
+use crate::ipc::channel::HANDLE_ACK;
 
 type PollCb = unsafe extern "C" fn(*mut c_void, c_int, c_int);
 type CloseCb = unsafe extern "C" fn(*mut c_void);

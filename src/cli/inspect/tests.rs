@@ -18,21 +18,22 @@ const NODE_SCRIPT: &str = r"
 /// NUL never appears raw in inspect output (it is escaped as `\x00`).
 const DELIMITER: &str = "\n\u{0}\n";
 
-/// Runs every value through one `node` process; `None` when node is not installed.
-fn node_inspect_all(values: &[Value]) -> Option<Vec<String>> {
+/// Runs every value through one `node` process. Node is required, not optional: these tests are
+/// the only check that the clone matches `util.inspect`, so without node they fail rather than
+/// pass having compared nothing.
+fn node_inspect_all(values: &[Value]) -> Vec<String> {
     let script = NODE_SCRIPT.replace("DELIMITER", "'\\n\\u0000\\n'");
-    let mut child = match Command::new("node")
+    let mut child = Command::new("node")
         .args(["-e", &script])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .spawn()
-    {
-        Ok(child) => child,
-        Err(err) => {
-            eprintln!("skipping differential test: cannot run node: {err}");
-            return None;
-        }
-    };
+        .unwrap_or_else(|err| {
+            panic!(
+                "this test compares with Node's util.inspect and needs `node` on PATH \
+                 (Node 20 for byte equality): cannot run node: {err}"
+            )
+        });
     let input: String = values.iter().map(|v| format!("{v}\n")).collect();
     let mut stdin = child.stdin.take().expect("stdin is piped");
     // Write from a thread so a full stdout pipe cannot deadlock us.
@@ -48,15 +49,17 @@ fn node_inspect_all(values: &[Value]) -> Option<Vec<String>> {
         .join()
         .expect("writer thread")
         .expect("write to node");
-    assert!(child.wait().expect("wait for node").success());
-    Some(output.split(DELIMITER).map(str::to_owned).collect())
+    let status = child.wait().expect("wait for node");
+    assert!(
+        status.success(),
+        "node failed to inspect the values: {status}"
+    );
+    output.split(DELIMITER).map(str::to_owned).collect()
 }
 
 /// Fails with the first value whose rendering differs from node's.
 fn assert_matches_node(values: &[Value]) -> usize {
-    let Some(expected) = node_inspect_all(values) else {
-        return 0;
-    };
+    let expected = node_inspect_all(values);
     assert_eq!(expected.len(), values.len(), "node returned a wrong count");
     for (value, expected) in values.iter().zip(&expected) {
         let actual = inspect(value);

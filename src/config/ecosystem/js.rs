@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use super::{one_line, EcosystemError};
+use super::error::{one_line, EcosystemError};
 
 /// `$PM_NODE` if set, else `node` from `PATH`.
 pub(super) fn node_binary() -> OsString {

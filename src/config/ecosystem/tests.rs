@@ -1,4 +1,5 @@
 //! Tests of ecosystem loading: formats, --env/--only, paths, and errors as one line.
+use super::js::{eval_js, EvalMode};
 use super::*;
 use serde_json::json;
 use std::ffi::OsStr;
@@ -270,12 +271,15 @@ fn relative_paths_resolve_against_the_file_and_cwd() {
     );
     assert_eq!(apps[3].script, "python3 -m http.server");
     assert_eq!(apps[4].script, format!("{base}/conf/missing.js"));
-    if let Ok(home) = std::env::var("HOME") {
-        assert_eq!(
-            apps[5].cwd.as_deref(),
-            Some(format!("{home}/work").as_str())
-        );
-    }
+    // Without HOME this check would have nothing to compare with, so it fails instead of passing.
+    let home = std::env::var("HOME")
+        .ok()
+        .filter(|h| !h.is_empty())
+        .expect("this test needs HOME set, to check that `~/work` expands to it");
+    assert_eq!(
+        apps[5].cwd.as_deref(),
+        Some(format!("{home}/work").as_str())
+    );
 }
 
 #[test]
@@ -460,6 +464,10 @@ fn invalid_apps_name_the_app_and_field() {
         "ecosystem file /x/eco.yaml: expected an object with an \"apps\" array, got a string",
     );
     check(
+        json!({"apps": [{"name": "q", "script": "/a.js", "node_args": "--title 'a b"}]}),
+        "ecosystem file /x/eco.yaml: app #1 (\"q\"): interpreter_args: cannot split \"--title 'a b\" into words: a quote is not closed or it ends in a backslash",
+    );
+    check(
         json!({"apps": [{"script": "/a.js", "env": ["A=1"]}]}),
         "ecosystem file /x/eco.yaml: app #1: env: expected an object of variables, got an array",
     );
@@ -495,4 +503,27 @@ fn samples_are_pm2s_templates_and_load() {
     assert_eq!(apps[0].watch, Some(json!(".")));
     let f = write(d.path(), "simple/ecosystem.config.js", sample_simple());
     assert_eq!(names(&load(&f, None, &[]).expect("simple loads")), ["app1"]);
+}
+
+#[test]
+fn string_args_split_into_words() {
+    let apps = from_value(
+        json!({"apps": [
+            {"script": "/a.js", "args": "--port  1 \\.log$", "node_args": "--max-old-space-size=100 --title 'a b'"},
+            {"script": "/b.js", "args": "--title=\"a b\" ''", "ignore_watch": "node_modules \\.log$"}
+        ]}),
+        Path::new("/b"),
+        None,
+        &[],
+        STDIN_ORIGIN,
+    )
+    .expect("from_value");
+    // Unquoted: pm2's split, backslashes kept. Quoted: a shell's.
+    assert_eq!(apps[0].args, ["--port", "1", "\\.log$"]);
+    assert_eq!(
+        apps[0].interpreter_args,
+        ["--max-old-space-size=100", "--title", "a b"]
+    );
+    assert_eq!(apps[1].args, ["--title=a b", ""]);
+    assert_eq!(apps[1].ignore_watch, ["node_modules", "\\.log$"]);
 }

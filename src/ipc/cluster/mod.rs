@@ -83,12 +83,24 @@ pub struct WorkerRef {
     pub id: u32,
     writer: Writer,
     drained: Arc<tokio::sync::Notify>,
+    closed: Arc<tokio::sync::Notify>,
 }
 
 impl WorkerRef {
     /// Resolves once the worker has reported `drained` (at once if it already has).
     pub async fn drained(&self) {
         self.drained.notified().await;
+    }
+
+    /// Resolves once the worker's channel has closed (at once if it already has). A cluster
+    /// worker told to `disconnect` closes it only after its servers have closed.
+    pub async fn closed(&self) {
+        self.closed.notified().await;
+    }
+
+    /// Called by the channel's reader at EOF.
+    pub fn channel_closed(&self) {
+        self.closed.notify_one();
     }
 }
 
@@ -97,10 +109,26 @@ impl WorkerRef {
 #[derive(Clone, Default)]
 pub struct Primary {
     state: Arc<Mutex<State>>,
+    /// Poked when a shared socket is bound or released (the daemon records them, see
+    /// `daemon::live`).
+    changed: Arc<tokio::sync::Notify>,
+}
+
+/// A shared socket as a successor daemon needs it: the socket itself comes from the keeper.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+pub struct HandleRecord {
+    pub key: String,
+    pub handle_type: String,
+    pub unlink: Option<PathBuf>,
+    pub data: Value,
+    pub workers: Vec<u32>,
 }
 
 #[derive(Default)]
 struct State {
+    /// Holds a copy of every shared socket, so none closes with the daemon.
+    keeper: crate::keeper::Keeper,
     last_id: u32,
     /// Node's `handles` map, keyed `${address}:${port}:${addressType}:${fd}:${index}`.
     handles: HashMap<String, Shared>,
@@ -153,6 +181,86 @@ impl Primary {
         st.last_id
     }
 
+    /// Gives the shared sockets bound from now on to the keeper, too.
+    pub fn set_keeper(&self, keeper: crate::keeper::Keeper) {
+        self.lock().keeper = keeper;
+    }
+
+    /// Poked whenever a shared socket is bound or released.
+    pub fn changed(&self) -> Arc<tokio::sync::Notify> {
+        self.changed.clone()
+    }
+
+    /// The shared sockets held now, as a successor needs them (see [`Primary::adopt_handle`]).
+    pub fn records(&self) -> Vec<HandleRecord> {
+        let st = self.lock();
+        let mut v: Vec<HandleRecord> = st
+            .handles
+            .iter()
+            .map(|(k, h)| HandleRecord {
+                key: k.clone(),
+                handle_type: h.handle_type.to_string(),
+                unlink: h.unlink.clone(),
+                data: h.data.clone(),
+                workers: h.workers.iter().copied().collect(),
+            })
+            .collect();
+        v.sort_by(|a, b| a.key.cmp(&b.key));
+        v
+    }
+
+    /// The last worker id handed out.
+    pub fn last_worker_id(&self) -> u32 {
+        self.lock().last_id
+    }
+
+    /// The last worker id a dead daemon handed out: ids go on from there, never reused.
+    pub fn resume_ids(&self, last: u32) {
+        let mut st = self.lock();
+        st.last_id = st.last_id.max(last);
+    }
+
+    /// Takes back a shared socket a dead daemon bound (its copy kept by the keeper), for the
+    /// workers that were using it.
+    pub fn adopt_handle(&self, rec: HandleRecord, socket: OwnedFd) {
+        let handle_type = match rec.handle_type.as_str() {
+            "dgram.Native" => "dgram.Native",
+            _ => "net.Native",
+        };
+        let mut st = self.lock();
+        st.handles.insert(
+            rec.key,
+            Shared {
+                socket: Arc::new(socket),
+                handle_type,
+                unlink: rec.unlink,
+                data: rec.data,
+                workers: rec.workers.into_iter().collect(),
+            },
+        );
+    }
+
+    /// Forgets the workers of adopted handles that did not come back (their process had gone),
+    /// so a socket nobody uses is released as usual.
+    pub fn prune_workers(&self, alive: &BTreeSet<u32>) {
+        let mut st = self.lock();
+        let keys: Vec<(String, u32)> = st
+            .handles
+            .iter()
+            .flat_map(|(k, h)| {
+                h.workers
+                    .iter()
+                    .filter(|w| !alive.contains(w))
+                    .map(move |w| (k.clone(), *w))
+            })
+            .collect();
+        for (key, id) in keys {
+            st.leave(id, &key);
+        }
+        drop(st);
+        self.changed.notify_one();
+    }
+
     /// Registers a spawned worker's channel; call before its reader starts.
     pub fn attach(&self, id: u32, writer: Writer) -> WorkerRef {
         self.lock().workers.entry(id).or_default();
@@ -160,6 +268,7 @@ impl Primary {
             id,
             writer,
             drained: Arc::default(),
+            closed: Arc::default(),
         }
     }
 
@@ -196,6 +305,12 @@ impl Primary {
             }
             st.cluster(worker.id, msg)
         };
+        if matches!(
+            msg.get("act").and_then(Value::as_str),
+            Some("queryServer" | "close")
+        ) {
+            self.changed.notify_one();
+        }
         if event == Some(ClusterEvent::Drained) {
             // notify_one keeps a permit, so a drain reported before anyone waits still counts.
             worker.drained.notify_one();
@@ -238,6 +353,8 @@ impl Primary {
         for key in keys {
             st.leave(id, &key);
         }
+        drop(st);
+        self.changed.notify_one();
     }
 
     /// The shared sockets held now: key and the ids of the workers using it, sorted by key.
@@ -368,6 +485,10 @@ impl State {
             // Binding is a few non-blocking syscalls, fine under the lock.
             None => match bind(msg) {
                 Ok((socket, handle_type, unlink)) => {
+                    self.keeper.put(
+                        &crate::keeper::sock_owner(&key),
+                        &[("sock", std::os::fd::AsFd::as_fd(&socket))],
+                    );
                     let socket = Arc::new(socket);
                     let h = Shared {
                         socket: socket.clone(),
@@ -395,6 +516,7 @@ impl State {
             return;
         };
         if h.workers.remove(&id) && h.workers.is_empty() {
+            self.keeper.forget(&crate::keeper::sock_owner(key));
             if let Some(path) = self.handles.remove(key).and_then(|h| h.unlink) {
                 let _ = std::fs::remove_file(path);
             }

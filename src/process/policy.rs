@@ -1,17 +1,43 @@
 //! pm2's restart policy (`God.js` `handleExit`), as pure decisions so it can be tested without
-//! processes: what to do when a child exits on its own.
+//! processes: what to do when a child exits on its own. The daemon reads a [`Policy`] from each
+//! app's options, `fork()` from its own; the decisions are the same.
 
 use std::time::Duration;
 
-use crate::protocol::AppSpec;
-
 pub const DEFAULT_MIN_UPTIME: u64 = 1000;
 pub const DEFAULT_MAX_RESTARTS: u64 = 16;
-pub const DEFAULT_KILL_TIMEOUT: u64 = 1600;
 /// pm2 caps exponential backoff here.
 pub const MAX_BACKOFF_MS: u64 = 15_000;
 /// A run this long counts as healthy and resets the backoff, as pm2 does.
 pub const BACKOFF_RESET: Duration = Duration::from_secs(30);
+
+/// The options the decisions depend on (pm2's names, milliseconds).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Policy {
+    pub autorestart: bool,
+    /// Exit codes that mean "done, do not restart".
+    pub stop_exit_codes: Vec<i32>,
+    /// Unstable exits in a row before the app is errored.
+    pub max_restarts: u64,
+    /// A run shorter than this is unstable.
+    pub min_uptime: u64,
+    pub restart_delay: u64,
+    /// The first delay of exponential backoff; 0 is off (then `restart_delay` applies).
+    pub exp_backoff_restart_delay: u64,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Policy {
+            autorestart: true,
+            stop_exit_codes: Vec::new(),
+            max_restarts: DEFAULT_MAX_RESTARTS,
+            min_uptime: DEFAULT_MIN_UPTIME,
+            restart_delay: 0,
+            exp_backoff_restart_delay: 0,
+        }
+    }
+}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Decision {
@@ -34,15 +60,13 @@ pub struct PolicyState {
 }
 
 pub fn on_exit(
-    spec: &AppSpec,
+    policy: &Policy,
     st: &mut PolicyState,
     exit_code: Option<i32>,
     uptime: Duration,
 ) -> (Decision, bool) {
-    let unstable = uptime < Duration::from_millis(spec.min_uptime.unwrap_or(DEFAULT_MIN_UPTIME));
-    if spec.autorestart == Some(false)
-        || exit_code.is_some_and(|c| spec.stop_exit_codes.contains(&c))
-    {
+    let unstable = uptime < Duration::from_millis(policy.min_uptime);
+    if !policy.autorestart || exit_code.is_some_and(|c| policy.stop_exit_codes.contains(&c)) {
         return (Decision::Stop, false);
     }
     if unstable {
@@ -50,13 +74,14 @@ pub fn on_exit(
     } else {
         st.unstable_streak = 0;
     }
-    if st.unstable_streak >= spec.max_restarts.unwrap_or(DEFAULT_MAX_RESTARTS) {
+    if st.unstable_streak >= policy.max_restarts {
         st.unstable_streak = 0;
         st.prev_backoff = 0;
         return (Decision::Errored, unstable);
     }
-    let mut delay = spec.restart_delay.unwrap_or(0);
-    if let Some(base) = spec.exp_backoff_restart_delay.filter(|b| *b > 0) {
+    let mut delay = policy.restart_delay;
+    let base = policy.exp_backoff_restart_delay;
+    if base > 0 {
         if uptime >= BACKOFF_RESET || st.prev_backoff == 0 {
             st.prev_backoff = base;
         } else {
@@ -75,8 +100,8 @@ mod tests {
 
     #[test]
     fn errored_after_max_unstable_restarts_in_a_row() {
-        let spec = AppSpec {
-            max_restarts: Some(3),
+        let spec = Policy {
+            max_restarts: 3,
             ..Default::default()
         };
         let mut st = PolicyState::default();
@@ -106,7 +131,7 @@ mod tests {
 
     #[test]
     fn stop_codes_and_autorestart_off() {
-        let spec = AppSpec {
+        let spec = Policy {
             stop_exit_codes: vec![0, 3],
             ..Default::default()
         };
@@ -116,8 +141,8 @@ mod tests {
             on_exit(&spec, &mut st, Some(2), FAST).0,
             Decision::Restart { delay_ms: 0 }
         );
-        let spec = AppSpec {
-            autorestart: Some(false),
+        let spec = Policy {
+            autorestart: false,
             ..Default::default()
         };
         assert_eq!(on_exit(&spec, &mut st, Some(1), FAST).0, Decision::Stop);
@@ -125,9 +150,9 @@ mod tests {
 
     #[test]
     fn exponential_backoff_grows_caps_and_resets() {
-        let spec = AppSpec {
-            exp_backoff_restart_delay: Some(100),
-            max_restarts: Some(1000),
+        let spec = Policy {
+            exp_backoff_restart_delay: 100,
+            max_restarts: 1000,
             ..Default::default()
         };
         let mut st = PolicyState::default();

@@ -21,16 +21,21 @@ pub fn parse(text: &str) -> Result<Signal, String> {
 }
 
 /// After the group's leader has exited: whatever is left in the group (a grandchild ignoring
-/// the stop signal) gets until `deadline`, then SIGKILL. Returns once the group is gone, or
-/// shortly after the SIGKILL: the kill is delivered asynchronously, and members that are
-/// already zombies stay in the group until their new parent reaps them.
+/// the stop signal) gets until `deadline`, then SIGKILL. Returns once nothing of the group
+/// runs (zombies, which stay in the group until their new parent reaps them, do not count:
+/// an adopted app's own zombie waits for init), or shortly after the SIGKILL, which is
+/// delivered asynchronously.
 pub async fn end_group(pgid: Pid, deadline: tokio::time::Instant) {
     const SETTLE: Duration = Duration::from_millis(300);
-    while killpg(pgid, None).is_ok() {
+    let runs = || {
+        killpg(pgid, None).is_ok()
+            && u32::try_from(pgid.as_raw()).map_or(true, super::proc::group_runs)
+    };
+    while runs() {
         if tokio::time::Instant::now() >= deadline {
             let _ = killpg(pgid, Signal::SIGKILL);
             let until = tokio::time::Instant::now() + SETTLE;
-            while killpg(pgid, None).is_ok() && tokio::time::Instant::now() < until {
+            while runs() && tokio::time::Instant::now() < until {
                 tokio::time::sleep(Duration::from_millis(5)).await;
             }
             return;

@@ -1,0 +1,205 @@
+'use strict';
+// pm2's smaller verbs (id, env, inspect, trigger, slist, report, ecosystem, the pm2.io ones) and
+// the options pm2 tolerates (extra operands, --no-pmx, --parallel, ...) or that must now work
+// (--no-autostart, --no-treekill, filter_env), against a private daemon. Expected lines are
+// pm2 7.0.4's, captured from `pm2` run in a temporary PM2_HOME.
+
+const { test, after } = require('node:test');
+const assert = require('node:assert/strict');
+const fs = require('node:fs');
+const path = require('node:path');
+const { makeCtx, waitFor, isAlive, lines } = require('./helpers');
+
+const ctx = makeCtx();
+after(() => ctx.cleanup());
+
+const WARN = (name) => `[PM2][WARN] option ${name} is not supported yet and is ignored`;
+
+test('pm --help gives every verb a description', () => {
+  const r = ctx.ok(['--help']);
+  const help = lines(r.stdout);
+  assert.match(help[0], /^Usage: pm /);
+  const from = help.indexOf('Commands:');
+  assert.ok(from >= 0, r.stdout);
+  const verbs = [];
+  for (const line of help.slice(from + 1)) {
+    if (!line.startsWith('  ')) break;
+    verbs.push(line.trim());
+  }
+  for (const v of ['env', 'id', 'inspect', 'trigger', 'report', 'slist', 'link', 'plus', 'open', 'stop', 'jlist']) {
+    const row = verbs.find((l) => l.split(/\s+/)[0] === v);
+    assert.ok(row, `${v} missing from --help`);
+  }
+  for (const row of verbs) assert.ok(row.split(/\s{2,}/).length >= 2, `no description: "${row}"`);
+});
+
+test('id <name> prints the ids as pm2 does', async () => {
+  ctx.ok(['start', ctx.app('idle.js'), '--name', 'pair', '-i', '2']);
+  await ctx.online('pair', { count: 2 });
+  assert.equal(ctx.ok(['id', 'pair']).stdout, '[ 0, 1 ]\n');
+  assert.equal(ctx.ok(['id', 'nope']).stdout, '[]\n');
+  // pm2 matches names only: an id is not a name.
+  assert.equal(ctx.ok(['id', '0']).stdout, '[]\n');
+});
+
+test('sendSignal ignores extra operands, as pm2 does', () => {
+  const r = ctx.pm(['sendSignal', 'SIGUSR2', 'pair', '0']);
+  assert.equal(r.status, 0, r.stderr);
+});
+
+test('env <id> lists the process environment; an unknown id fails', async () => {
+  const dump = path.join(ctx.apps, 'env.json');
+  ctx.ok(['start', ctx.app('dump.js'), '--name', 'envapp'], { env: { DUMP_FILE: dump, VERBS_MARK: 'seen' } });
+  const [p] = await ctx.online('envapp');
+  const out = lines(ctx.ok(['env', String(p.pm_id)]).stdout);
+  assert.ok(out.includes('VERBS_MARK: seen'), out.join('\n'));
+  assert.ok(out.includes(`unique_id: ${p.pm2_env.unique_id}`));
+  assert.equal(out[out.length - 1], 'namespace: default');
+  for (const hidden of ['name', 'pm_id', 'status', 'env', 'exec_mode', 'autorestart']) {
+    assert.ok(!out.some((l) => l.startsWith(`${hidden}: `)), `${hidden} shown`);
+  }
+  const r = ctx.pm(['env', '99']);
+  assert.equal(r.status, 1);
+  assert.equal(r.stderr, '[PM2][ERROR] Modules with id 99 not found\n');
+});
+
+test('inspect and trigger answer with pm2 lines (no @pm2/io agent)', () => {
+  const i = ctx.pm(['inspect', 'pair']);
+  assert.equal(i.status, 0, i.stderr);
+  assert.equal(i.stdout, 'Unable to activate inspect mode on pair !!!\n');
+  const t = ctx.pm(['trigger', 'pair', 'refresh', 'x']);
+  assert.equal(t.status, 1);
+  assert.equal(t.stdout, '');
+  assert.equal(t.stderr, 'Not any process has received a command (offline or unexistent)\n');
+});
+
+test('link, plus and open say pm2.io is not offered', () => {
+  for (const verb of ['link', 'plus', 'open', 'register', 'unlink', 'monitor', 'unmonitor']) {
+    const r = ctx.pm([verb]);
+    assert.equal(r.status, 1, verb);
+    assert.match(r.stderr, /^\[PM2\]\[ERROR\] pm \w+: pm-native has no pm2\.io link; use pm ls/, verb);
+  }
+});
+
+test('ecosystem is init', () => {
+  const dir = fs.mkdtempSync(path.join(ctx.apps, 'eco-'));
+  const r = ctx.ok(['ecosystem'], { cwd: dir });
+  const file = path.join(fs.realpathSync(dir), 'ecosystem.config.js');
+  assert.equal(r.stdout, `File ${file} generated\n`);
+  assert.match(fs.readFileSync(file, 'utf8'), /module\.exports/);
+});
+
+test('slist prints the host memory in pm2 metric shape', () => {
+  const out = ctx.ok(['slist']).stdout;
+  assert.match(out, /^\{\n {2}'RAM Usage': \{ value: [\d.]+, type: 'metric', unit: '%', historic: true \},\n/);
+  assert.match(out, /'RAM Total': \{ value: \d+, type: 'metric', unit: 'b', historic: true \}/);
+});
+
+test('report masks secrets and shows the daemon', () => {
+  const r = ctx.ok(['report'], {
+    env: { VERBS_API_TOKEN: 'tok123', VERBS_DB_URL: 'postgres://app:hunter2@db:5432/x', VERBS_PLAIN: 'hello' },
+  });
+  const out = lines(r.stdout);
+  assert.ok(out.includes('--- PM2 report ----------------------------------------------------------------'));
+  assert.ok(out.includes(`pid                  : ${ctx.daemonPid()}`), r.stdout);
+  assert.ok(out.includes('VERBS_API_TOKEN=***'));
+  assert.ok(out.includes('VERBS_DB_URL=postgres://app:***@db:5432/x'));
+  assert.ok(out.includes('VERBS_PLAIN=hello'));
+  assert.ok(!r.stdout.includes('tok123') && !r.stdout.includes('hunter2'));
+});
+
+test('the daemon writes pm2.pid beside pm.pid', () => {
+  const pid = ctx.daemonPid();
+  assert.ok(pid > 0);
+  assert.equal(fs.readFileSync(path.join(ctx.home, 'pm2.pid'), 'utf8').trim(), String(pid));
+});
+
+test('pm2.io flags are tolerated; the ones asking for an agent warn by name', () => {
+  const quiet = ctx.pm(['ls', '--no-pmx', '--no-automation', '--disable-trace', '--disable-source-map-support']);
+  assert.equal(quiet.status, 0, quiet.stderr);
+  assert.equal(quiet.stderr, '');
+  const loud = ctx.pm(['ls', '--trace']);
+  assert.equal(loud.status, 0);
+  assert.equal(loud.stderr, `${WARN('--trace')}\n`);
+});
+
+test('reload --parallel is accepted and warns', () => {
+  const r = ctx.pm(['reload', 'pair', '--parallel', '2']);
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(lines(r.stderr)[0], WARN('--parallel'));
+});
+
+test('--no-autostart registers the app stopped', async () => {
+  const r = ctx.ok(['start', ctx.app('idle.js'), '--name', 'held', '--no-autostart']);
+  assert.match(r.stdout, /│ held +│ default +│ .* │ stopped +│/);
+  const [p] = ctx.procs('held');
+  assert.equal(p.pm2_env.status, 'stopped');
+  assert.equal(p.pm2_env.autostart, false);
+  assert.equal(p.pid, 0);
+  ctx.ok(['start', 'held']);
+  await ctx.online('held');
+});
+
+test('filter_env: true passes on none of the caller variables; a list drops the matching ones', async () => {
+  const all = path.join(ctx.apps, 'filter-all.json');
+  const eco = ctx.write(
+    'filter.json',
+    JSON.stringify({
+      apps: [{ name: 'filtered', script: ctx.app('dump.js'), filter_env: true, env: { DUMP_FILE: all } }],
+    }),
+  );
+  ctx.ok(['start', eco], { env: { VERBS_CALLER: 'x' } });
+  await waitFor(() => fs.existsSync(all), { message: 'filter-all.json' });
+  const seen = JSON.parse(fs.readFileSync(all, 'utf8')).env;
+  assert.equal(seen.DUMP_FILE, all);
+  assert.equal(seen.VERBS_CALLER, undefined);
+  assert.equal(seen.PATH, undefined);
+  assert.equal(seen.name, 'filtered');
+
+  const some = path.join(ctx.apps, 'filter-some.json');
+  ctx.ok(['start', ctx.app('dump.js'), '--name', 'partial', '--filter-env', 'VERBS_SECRET', '--filter-env', 'ZZTOKEN'], {
+    env: { DUMP_FILE: some, VERBS_SECRET_A: '1', MY_ZZTOKEN_B: '2', VERBS_KEEP: '3' },
+  });
+  await waitFor(() => fs.existsSync(some), { message: 'filter-some.json' });
+  const env = JSON.parse(fs.readFileSync(some, 'utf8')).env;
+  assert.equal(env.VERBS_SECRET_A, undefined);
+  assert.equal(env.MY_ZZTOKEN_B, undefined, 'pm2 drops names containing the string, not only prefixes');
+  assert.equal(env.VERBS_KEEP, '3');
+  assert.equal(env.DUMP_FILE, some);
+});
+
+test('--no-treekill stops the main process and leaves its children, as pm2', async () => {
+  const pidFile = path.join(ctx.apps, 'grandchild.pid');
+  const parent = ctx.write(
+    'parent.js',
+    `const { spawn } = require('child_process');
+const fs = require('fs');
+const c = spawn('sleep', ['300'], { stdio: 'ignore' });
+fs.writeFileSync(process.env.PID_OUT + '.tmp', String(c.pid));
+fs.renameSync(process.env.PID_OUT + '.tmp', process.env.PID_OUT);
+setInterval(() => {}, 1 << 30);
+`,
+  );
+  ctx.ok(['start', parent, '--name', 'lone', '--no-treekill'], { env: { PID_OUT: pidFile } });
+  const [p] = await ctx.online('lone');
+  const child = Number(await waitFor(() => fs.existsSync(pidFile) && fs.readFileSync(pidFile, 'utf8')));
+  ctx.track(child);
+  ctx.ok(['stop', 'lone']);
+  await waitFor(() => !isAlive(p.pid), { message: 'main process gone' });
+  assert.ok(isAlive(child), 'the child was killed with treekill off');
+  process.kill(child, 'SIGKILL');
+});
+
+test('ecosystem options pm-native ignores are named once', () => {
+  const eco = ctx.write(
+    'ignored.json',
+    JSON.stringify({
+      apps: [
+        { name: 'ig1', script: ctx.app('idle.js'), kill_retry_time: 100, trace: true },
+        { name: 'ig2', script: ctx.app('idle.js'), kill_retry_time: 100 },
+      ],
+    }),
+  );
+  const r = ctx.ok(['start', eco]);
+  assert.deepEqual(lines(r.stderr), [WARN('kill_retry_time'), WARN('trace')]);
+});

@@ -1,0 +1,204 @@
+'use strict';
+// 11. Fleets of 100 and 1,000 small apps (`sleep`, a binary: 1,000 of them fit in memory) on one
+// daemon: how the costs grow with the fleet. Per size and tool, in a fresh home:
+// - start: `start <ecosystem>` with every app, clocked until every app runs (each a child of the
+//   daemon that has exec'd `sleep`, read from /proc, so the clock does not ask the manager);
+//   reference: a shell loop spawning the same processes (`sleep … &` N times);
+// - daemon RSS once the apps run (settled 2 s);
+// - `jlist` and `ls` wall time (fresh CLI process, output to a pipe), interleaved;
+// - `stop all` and `delete all`, each clocked until the command returns.
+// The 1,000-app rows state the cost of each extra app between the two sizes.
+
+const fs = require('fs');
+const path = require('path');
+const cp = require('child_process');
+const { nowMs, sleep, waitFor, rssKiB, isAlive, killAll } = require('../proc');
+const { interleave, side, row } = require('../measure');
+
+const SIZES = [100, 1000];
+const SLEEP = '/bin/sleep';
+
+/** Direct children of `pid` that have exec'd `sleep`. */
+function sleepingChildren(pid) {
+  const out = [];
+  let tasks;
+  try {
+    tasks = fs.readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return out;
+  }
+  for (const t of tasks) {
+    let kids;
+    try {
+      kids = fs.readFileSync(`/proc/${pid}/task/${t}/children`, 'utf8').split(' ').filter(Boolean).map(Number);
+    } catch {
+      continue;
+    }
+    for (const k of kids) {
+      try {
+        if (fs.readFileSync(`/proc/${k}/comm`, 'utf8').trim() === 'sleep') out.push(k);
+      } catch {}
+    }
+  }
+  return out;
+}
+
+async function untilRunning(parent, n, since, what) {
+  const ok = await waitFor(() => sleepingChildren(parent).length >= n, { timeoutMs: 300000, intervalMs: 5 });
+  if (!ok) throw new Error(`${what}: only ${sleepingChildren(parent).length}/${n} apps running after 300 s`);
+  return nowMs() - since;
+}
+
+function writeEcosystem(dir, n) {
+  const apps = Array.from({ length: n }, (_, i) => ({ name: `s${i}`, script: SLEEP, args: '100000', interpreter: 'none', autorestart: false }));
+  const file = path.join(dir, 'fleet.json');
+  fs.writeFileSync(file, JSON.stringify({ apps }));
+  return file;
+}
+
+/** The shell loop: N sleeps from one `sh`, clocked until all have exec'd; then ended. */
+async function shellLoop(ctx, n) {
+  const t0 = nowMs();
+  const sh = cp.spawn('sh', ['-c', `i=0; while [ $i -lt ${n} ]; do ${SLEEP} 100000 & i=$((i+1)); done; wait`], {
+    env: ctx.lab.baseEnv(),
+    stdio: 'ignore',
+  });
+  try {
+    return await untilRunning(sh.pid, n, t0, 'shell loop');
+  } finally {
+    killAll(sleepingChildren(sh.pid));
+    sh.kill('SIGKILL');
+  }
+}
+
+/** One tool at one size: every figure of this scenario, in one fresh home. */
+async function oneFleet(ctx, tool, n, out) {
+  const home = ctx.lab.newHome(tool, `fleet${n}`);
+  try {
+    const daemon = await tool.ensureDaemon(home);
+    const eco = writeEcosystem(ctx.lab.dir('eco'), n);
+    const t0 = nowMs();
+    tool.run(home, ['start', eco], { timeoutMs: 300000 });
+    out.start.push(await untilRunning(daemon, n, t0, tool.name));
+    await sleep(2000);
+    out.rss.push(rssKiB(daemon) / 1024);
+    const samples = n >= 1000 ? 5 : 10;
+    for (let i = 0; i < 2; i++) tool.run(home, ['jlist'], { timeoutMs: 60000 });
+    const run = await interleave(samples, {
+      jlist: () => tool.run(home, ['jlist'], { timeoutMs: 60000 }).ms,
+      ls: () => tool.run(home, ['ls'], { timeoutMs: 60000 }).ms,
+    });
+    out.jlist.push(...run.samples.jlist);
+    out.ls.push(...run.samples.ls);
+    const pids = sleepingChildren(daemon);
+    out.stop.push(tool.run(home, ['stop', 'all'], { timeoutMs: 120000 }).ms);
+    out.delete.push(tool.run(home, ['delete', 'all'], { timeoutMs: 120000 }).ms);
+    const gone = await waitFor(() => pids.every((p) => !isAlive(p)), { timeoutMs: 10000 });
+    if (!gone) ctx.log(`  ! ${tool.name}: ${killAll(pids).length} app(s) alive 10 s after delete all; SIGKILLed`);
+  } finally {
+    await ctx.lab.teardown(home);
+  }
+}
+
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length ? s[s.length >> 1] : NaN;
+};
+
+module.exports = {
+  id: 'fleet-scale',
+  title: 'Fleets of 100 and 1,000 apps',
+  fleets: [],
+
+  async run(ctx) {
+    const { pm, pm2 } = ctx;
+    const reps = ctx.quick ? 1 : 2;
+    const fig = () => ({ start: [], rss: [], jlist: [], ls: [], stop: [], delete: [] });
+    const res = {};
+    for (const n of SIZES) {
+      res[n] = { pm: fig(), pm2: fig(), shell: [] };
+      const errors = { pm: [], pm2: [] };
+      for (let rep = 0; rep < reps; rep++) {
+        const order = rep % 2 ? [pm2, pm] : [pm, pm2];
+        for (const tool of order) {
+          await oneFleet(ctx, tool, n, res[n][tool.name]).catch((e) => errors[tool.name].push(e.message));
+        }
+        res[n].shell.push(await shellLoop(ctx, n));
+      }
+      res[n].errors = errors;
+    }
+    const rows = [];
+    const perApp = (tool, key) => {
+      const a = median(res[SIZES[0]][tool][key]);
+      const b = median(res[SIZES[1]][tool][key]);
+      return ((b - a) / (SIZES[1] - SIZES[0])).toFixed(3);
+    };
+    const targets = {
+      jlist: { 100: 8, 1000: 60 },
+      ls: { 100: 5, 1000: 30 },
+      rss: { 100: 8, 1000: 30 },
+    };
+    for (const n of SIZES) {
+      const r = res[n];
+      const s = (tool, key) => side(r[tool][key], r.errors[tool]);
+      const scen = `11 fleet of ${n}`;
+      const cost = (key, unit) => (n === SIZES[1] ? `; per extra app: pm ${perApp('pm', key)} ${unit}, pm2 ${perApp('pm2', key)} ${unit}` : '');
+      rows.push(
+        row({
+          scenario: scen,
+          metric: `start ${n} from one ecosystem, until all run`,
+          unit: 'ms',
+          pm: s('pm', 'start'),
+          pm2: s('pm2', 'start'),
+          ref: { label: 'shell loop', samples: r.shell },
+          refTarget: n === 1000 ? { op: '<=', value: 1.1, text: '≤ 1.1× shell loop' } : undefined,
+        }),
+        row({
+          scenario: scen,
+          metric: `daemon RSS, ${n} apps`,
+          unit: 'MiB',
+          pm: s('pm', 'rss'),
+          pm2: s('pm2', 'rss'),
+          absTarget: { stat: 'median', op: '<=', value: targets.rss[n], text: `≤ ${targets.rss[n]} MiB` },
+          note: `VmRSS${cost('rss', 'MiB')}`,
+        }),
+        row({
+          scenario: scen,
+          metric: `jlist, ${n} apps`,
+          unit: 'ms',
+          pm: s('pm', 'jlist'),
+          pm2: s('pm2', 'jlist'),
+          absTarget: { stat: 'median', op: '<=', value: targets.jlist[n], text: `≤ ${targets.jlist[n]} ms` },
+          note: `fresh CLI, output to a pipe${cost('jlist', 'ms')}`,
+        }),
+        row({
+          scenario: scen,
+          metric: `ls, ${n} apps`,
+          unit: 'ms',
+          pm: s('pm', 'ls'),
+          pm2: s('pm2', 'ls'),
+          absTarget: { stat: 'median', op: '<=', value: targets.ls[n], text: `≤ ${targets.ls[n]} ms` },
+          note: cost('ls', 'ms').replace(/^; /, '') || undefined,
+        }),
+        row({
+          scenario: scen,
+          metric: `stop all, ${n} apps`,
+          unit: 'ms',
+          pm: s('pm', 'stop'),
+          pm2: s('pm2', 'stop'),
+          absTarget: n === 1000 ? { stat: 'median', op: '<=', value: 2000, text: '< 2 s' } : undefined,
+        }),
+        row({
+          scenario: scen,
+          metric: `delete all, ${n} apps`,
+          unit: 'ms',
+          pm: s('pm', 'delete'),
+          pm2: s('pm2', 'delete'),
+          absTarget: n === 1000 ? { stat: 'median', op: '<=', value: 2000, text: '< 2 s' } : undefined,
+          note: 'OxMgr: not measured (no driver in this bench yet)',
+        }),
+      );
+    }
+    return { rows };
+  },
+};

@@ -1,0 +1,421 @@
+//! The daemon's live state (`live.json` in the home, 0600) and re-adoption. The daemon records
+//! what runs (each instance's spec, environment, pm_id, pid and start time, counters, cluster
+//! worker id, and the cluster primary's shared sockets), rewritten a moment after anything in
+//! it changes. A daemon that starts and finds the file was not shut down cleanly (a clean stop
+//! removes it): its predecessor died. It takes the descriptors the keeper kept
+//! ([`crate::keeper`]) and supervises again every process that still runs (same pid, same start
+//! time), restarts by their policy those that died meanwhile, and shows the stopped ones as
+//! before. When none of them runs any more (a reboot, or the whole tree was killed), the file is
+//! history and the saved dump is restored instead, as at boot.
+//!
+//! Written without fsync: it matters only while its processes live, and a crash of the daemon
+//! (not of the kernel) keeps the page cache. A power cut takes the processes with it, and then
+//! the file's only message, "not shut down cleanly", holds whatever its content.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::Daemon;
+use crate::ipc::cluster::HandleRecord;
+use crate::keeper::{self, Held};
+use crate::protocol::{AppSpec, Env};
+use crate::supervisor::{self, Launch, Paths, ProcInfo, Status};
+
+/// Whether this daemon may hand its apps over (`pm update`). Not under a service manager: the
+/// unit would see its main process exit and stop (and kill) what is left in its cgroup.
+static HANDOVER: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(true);
+
+pub fn set_handover(allowed: bool) {
+    HANDOVER.store(allowed, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// A burst of changes (fifty apps starting) becomes one write.
+const DEBOUNCE: Duration = Duration::from_millis(20);
+
+// `default`: a file an older daemon wrote (`pm update`) lacks the fields added since.
+#[derive(Serialize, Deserialize, Default)]
+#[serde(default)]
+struct LiveState {
+    daemon_pid: u32,
+    /// The daemon hands its apps over on SIGUSR1 (what `pm update` looks for).
+    handover: u32,
+    next_id: u32,
+    last_worker_id: u32,
+    procs: Vec<LiveProc>,
+    handles: Vec<HandleRecord>,
+}
+
+#[derive(Serialize, Deserialize, Default)]
+#[serde(default)]
+struct LiveProc {
+    pm_id: u32,
+    name: String,
+    namespace: String,
+    spec: AppSpec,
+    env: Env,
+    instance: u32,
+    unique_id: String,
+    interpreter: String,
+    program: String,
+    args: Vec<String>,
+    is_node: bool,
+    out: Option<PathBuf>,
+    err: Option<PathBuf>,
+    combined: Option<PathBuf>,
+    pid_file: PathBuf,
+    status: String,
+    pid: Option<u32>,
+    start_ticks: Option<u64>,
+    worker_id: Option<u32>,
+    restart_time: u32,
+    unstable_restarts: u32,
+    created_at: i64,
+    pm_uptime: i64,
+    exit_code: Option<Value>,
+    version: Value,
+    node_version: Option<String>,
+}
+
+fn status_of(s: &str) -> Status {
+    match s {
+        "launching" => Status::Launching,
+        "online" => Status::Online,
+        "stopping" => Status::Stopping,
+        "errored" => Status::Errored,
+        "waiting restart" => Status::WaitingRestart,
+        "one-launch-status" => Status::OneLaunch,
+        _ => Status::Stopped,
+    }
+}
+
+impl LiveProc {
+    fn of(i: &ProcInfo) -> LiveProc {
+        LiveProc {
+            pm_id: i.pm_id,
+            name: i.name.clone(),
+            namespace: i.namespace.clone(),
+            spec: (*i.spec).clone(),
+            env: (*i.env).clone(),
+            instance: i.instance,
+            unique_id: i.unique_id.clone(),
+            interpreter: i.launch.interpreter.clone(),
+            program: i.launch.program.clone(),
+            args: i.launch.args.clone(),
+            is_node: i.launch.is_node,
+            out: i.paths.out.clone(),
+            err: i.paths.err.clone(),
+            combined: i.paths.combined.clone(),
+            pid_file: i.paths.pid.clone(),
+            status: i.status.as_str().to_string(),
+            pid: i.pid,
+            start_ticks: i.start_ticks,
+            worker_id: i.worker_id,
+            restart_time: i.restart_time,
+            unstable_restarts: i.unstable_restarts,
+            created_at: i.created_at,
+            pm_uptime: i.pm_uptime,
+            exit_code: i.exit_code.clone(),
+            version: i.version.clone(),
+            node_version: i.node_version.clone(),
+        }
+    }
+
+    fn into_info(self) -> ProcInfo {
+        ProcInfo {
+            pm_id: self.pm_id,
+            name: self.name,
+            namespace: self.namespace,
+            spec: Arc::new(self.spec),
+            env: Arc::new(self.env),
+            instance: self.instance,
+            unique_id: self.unique_id,
+            launch: Launch {
+                interpreter: self.interpreter,
+                program: self.program,
+                args: self.args,
+                is_node: self.is_node,
+            },
+            paths: Paths {
+                out: self.out,
+                err: self.err,
+                combined: self.combined,
+                pid: self.pid_file,
+            },
+            status: status_of(&self.status),
+            pid: self.pid,
+            start_ticks: self.start_ticks,
+            worker_id: self.worker_id,
+            restart_time: self.restart_time,
+            unstable_restarts: self.unstable_restarts,
+            created_at: self.created_at,
+            pm_uptime: self.pm_uptime,
+            exit_code: self.exit_code,
+            connected: false,
+            log_error: None,
+            version: self.version,
+            node_version: self.node_version,
+            restart_reason: None,
+            health: None,
+        }
+    }
+}
+
+fn path(d: &Daemon) -> PathBuf {
+    d.ctx.home.live_state()
+}
+
+/// Writes the live state now.
+pub fn write(d: &Daemon) {
+    let procs: Vec<LiveProc> = d
+        .registry()
+        .all()
+        .iter()
+        .map(|i| i.peek(LiveProc::of))
+        .collect();
+    let state = LiveState {
+        daemon_pid: std::process::id(),
+        handover: u32::from(HANDOVER.load(std::sync::atomic::Ordering::Relaxed)),
+        next_id: d.registry().next_id(),
+        last_worker_id: d.ctx.primary.last_worker_id(),
+        procs,
+        handles: d.ctx.primary.records(),
+    };
+    let written = serde_json::to_vec(&state)
+        .map_err(std::io::Error::other)
+        .and_then(|bytes| crate::config::paths::write_private_with(&path(d), &bytes, false));
+    if let Err(e) = written {
+        elog!("cannot write {}: {e}", path(d).display());
+    }
+}
+
+/// The writer: once after start, then on each change, at most once per [`DEBOUNCE`]: the first
+/// change of a quiet spell is written at once (a child spawned a moment before a crash is then
+/// known to the successor), the rest of a burst together once it has passed.
+pub async fn run(d: Arc<Daemon>) {
+    let handles = d.ctx.primary.changed();
+    loop {
+        write(&d);
+        let wrote = tokio::time::Instant::now();
+        tokio::select! {
+            _ = d.ctx.live.notified() => {}
+            _ = handles.notified() => {}
+        }
+        tokio::time::sleep_until(wrote + DEBOUNCE).await;
+    }
+}
+
+/// A clean stop: every app was stopped on purpose, nothing is left to adopt.
+pub fn remove(d: &Daemon) {
+    let _ = std::fs::remove_file(path(d));
+}
+
+/// What start-up found.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub enum Found {
+    /// No live state: the last daemon stopped cleanly, or there was none.
+    #[default]
+    Nothing,
+    /// The last daemon died; this many of its processes run again under this one.
+    Adopted(usize),
+    /// The last daemon died and none of its processes runs any more.
+    NothingRuns,
+}
+
+/// Takes over from a daemon that died (see the module's comment). Runs before the socket
+/// serves, so no request sees a half-rebuilt table.
+pub fn adopt(d: &Daemon) -> Found {
+    let began = std::time::Instant::now();
+    let Ok(text) = std::fs::read(path(d)) else {
+        return Found::Nothing;
+    };
+    let state: LiveState = match serde_json::from_slice(&text) {
+        Ok(s) => s,
+        Err(e) => {
+            log(&format!("{}: {e}; nothing adopted", path(d).display()));
+            return Found::NothingRuns;
+        }
+    };
+    let held = d.ctx.keeper.take().unwrap_or_else(|e| {
+        log(&format!(
+            "fd keeper: {e}; adopted apps' logs are not captured"
+        ));
+        Vec::new()
+    });
+    // The keeper knows each child's pid and start time from the moment it was spawned; the
+    // file, written a moment later, may name the previous one.
+    let mut children: BTreeMap<u32, (u32, u64, BTreeMap<String, std::os::fd::OwnedFd>)> =
+        BTreeMap::new();
+    let mut sockets: BTreeMap<String, std::os::fd::OwnedFd> = BTreeMap::new();
+    for Held { owner, mut fds } in held {
+        if let Some((id, pid, start)) = keeper::parse_app_owner(&owner) {
+            let runs = same_process(pid, start);
+            let newer = children.get(&id).is_none_or(|(_, s, _)| *s < start);
+            if runs && newer {
+                children.insert(id, (pid, start, fds));
+            } else if !runs {
+                d.ctx.keeper.forget(&owner);
+            }
+        } else if let Some(key) = owner.strip_prefix("sock ") {
+            if let Some(fd) = fds.remove("sock") {
+                sockets.insert(key.to_string(), fd);
+            }
+        }
+    }
+    let runs = |p: &LiveProc| {
+        children.contains_key(&p.pm_id)
+            || matches!((p.pid, p.start_ticks), (Some(pid), Some(s)) if same_process(pid, s))
+    };
+    if !state.procs.iter().any(runs) {
+        for key in sockets.keys() {
+            d.ctx.keeper.forget(&keeper::sock_owner(key));
+        }
+        return Found::NothingRuns;
+    }
+    d.registry().resume_ids(state.next_id);
+    d.ctx.primary.resume_ids(state.last_worker_id);
+    for rec in state.handles {
+        match sockets.remove(&rec.key) {
+            Some(fd) => d.ctx.primary.adopt_handle(rec, fd),
+            None => log(&format!("shared socket {} was not kept; released", rec.key)),
+        }
+    }
+    for key in sockets.keys() {
+        d.ctx.keeper.forget(&keeper::sock_owner(key));
+    }
+    let (mut adopted, mut relaunched) = (0, 0);
+    let mut workers = BTreeSet::new();
+    for p in state.procs {
+        let was_running = status_of(&p.status).is_running();
+        let kept = children.remove(&p.pm_id);
+        let from_keeper = kept.is_some();
+        let (pid, start, fds) = match kept {
+            Some((pid, start, fds)) => (Some(pid), Some(start), fds),
+            None => (p.pid, p.start_ticks, BTreeMap::new()),
+        };
+        let mut info = p.into_info();
+        let id = info.pm_id;
+        let live = match (pid, start) {
+            (Some(pid), Some(start))
+                if (was_running || from_keeper) && same_process(pid, start) =>
+            {
+                Some((pid, start))
+            }
+            _ => None,
+        };
+        if let Some((pid, start_ticks)) = live {
+            info.pid = Some(pid);
+            if info.status != Status::Online {
+                info.status = Status::Online;
+            }
+            let worker_id = info.worker_id.filter(|_| info.launch.is_node);
+            let a = supervisor::Adoption {
+                pid,
+                start_ticks,
+                fds,
+                worker_id,
+            };
+            match supervisor::adopt(d.ctx.clone(), info.clone(), a) {
+                Ok(inst) => {
+                    workers.extend(worker_id);
+                    d.registry().insert(id, inst);
+                    adopted += 1;
+                    continue;
+                }
+                Err(e) => log(&format!("{}: cannot adopt pid {pid}: {e}", info.name)),
+            }
+        }
+        info.pid = None;
+        info.start_ticks = None;
+        info.worker_id = None;
+        if was_running {
+            // It died while nobody watched: a crash, which its restart policy answers.
+            info.restart_time += 1;
+            info.restart_reason = Some("exit");
+            info.status = Status::Launching;
+            relaunched += 1;
+        }
+        let inst = supervisor::create(d.ctx.clone(), info, was_running);
+        d.registry().insert(id, inst);
+    }
+    d.ctx.primary.prune_workers(&workers);
+    for (id, (pid, start, _)) in children {
+        // A process the keeper kept that the state does not know (started in the last moment
+        // before the death, or a reload's outgoing child): nobody would supervise it.
+        log(&format!(
+            "pid {pid} (instance {id}) is not in the live state; left running, unsupervised"
+        ));
+        d.ctx.keeper.forget(&keeper::app_owner(id, pid, start));
+    }
+    log(&format!(
+        "adopted {adopted} running process(es) of the previous daemon, restarted {relaunched}, in {} ms",
+        began.elapsed().as_millis()
+    ));
+    Found::Adopted(adopted)
+}
+
+/// Whether `pid` is still the process that started at `start` (a recycled pid is not).
+fn same_process(pid: u32, start: u64) -> bool {
+    crate::sys::proc::is_live(pid) && crate::sys::proc::start_time(pid) == Some(start)
+}
+
+fn log(line: &str) {
+    elog!("[{}] {line}", chrono::Local::now().to_rfc3339());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_record_gives_back_the_instance_it_was_made_from() {
+        let mut spec = AppSpec {
+            script: "/srv/app.js".into(),
+            ..Default::default()
+        };
+        spec.name = Some("web".into());
+        let mut env = Env::new();
+        env.insert("PORT".into(), "3000".into());
+        let info = LiveProc {
+            pm_id: 4,
+            name: "web".into(),
+            spec,
+            env,
+            status: "online".into(),
+            pid: Some(1234),
+            start_ticks: Some(987_654),
+            worker_id: Some(9),
+            restart_time: 2,
+            pm_uptime: 77,
+            out: Some("/l/web-out.log".into()),
+            ..Default::default()
+        }
+        .into_info();
+        let text = serde_json::to_string(&LiveProc::of(&info)).expect("serialise");
+        let back: LiveProc = serde_json::from_str(&text).expect("parse");
+        let again = back.into_info();
+        assert_eq!(
+            (again.pm_id, again.pid, again.start_ticks, again.worker_id),
+            (4, Some(1234), Some(987_654), Some(9))
+        );
+        assert_eq!((again.restart_time, again.pm_uptime), (2, 77));
+        assert_eq!(again.status, Status::Online);
+        assert_eq!(again.spec.script, "/srv/app.js");
+        assert_eq!(again.env.get("PORT"), Some(&Value::from("3000")));
+        assert_eq!(again.paths.out, Some(PathBuf::from("/l/web-out.log")));
+    }
+
+    #[test]
+    fn an_older_file_without_newer_fields_still_reads() {
+        let state: LiveState =
+            serde_json::from_str(r#"{"daemon_pid":1,"procs":[{"pm_id":0,"name":"a"}]}"#)
+                .expect("parse");
+        assert_eq!(state.procs.len(), 1);
+        assert_eq!(state.handover, 0, "no hand-over unless the file says so");
+        assert_eq!(status_of(&state.procs[0].status), Status::Stopped);
+    }
+}
