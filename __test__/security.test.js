@@ -139,6 +139,33 @@ s.on('close', () => { console.log(JSON.stringify({ got })); });
   await waitFor(() => daemonLog(ctx).includes(`refused a connection from uid ${u.uid}`), {
     message: 'the refusal in pm.log',
   });
+
+  // The fd keeper hands out every app's pipes on `take`: it checks its peer the same way.
+  // Its socket is SOCK_SEQPACKET, which Node cannot open; Python can.
+  fs.chmodSync(path.join(ctx.home, 'keeper.sock'), 0o777);
+  const take = spawnSync(
+    'python3',
+    [
+      '-c',
+      `import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+s.settimeout(10)
+s.connect(sys.argv[1])
+try:
+    s.send(b"take\\n")
+    got = s.recv(4096)
+except OSError:
+    got = b""
+print(len(got))`,
+      path.join(ctx.home, 'keeper.sock'),
+    ],
+    { uid: u.uid, gid: u.gid, encoding: 'utf8', timeout: 20000 },
+  );
+  assert.equal(take.status, 0, take.stderr);
+  assert.equal(take.stdout.trim(), '0', 'the keeper gave the refused peer nothing');
+  await waitFor(() => daemonLog(ctx).includes(`fd keeper: refused a connection from uid ${u.uid}`), {
+    message: "the keeper's refusal in pm.log",
+  });
   assert.equal(ctx.daemonPid(), daemon);
   assert.ok(isAlive(daemon), 'the daemon lives');
   const [now] = ctx.procs('kept');

@@ -79,7 +79,7 @@ impl Keeper {
         match open(home) {
             Ok(conn) => Keeper::with(home.to_path_buf(), conn),
             Err(e) => {
-                eprintln!("fd keeper: {e}; apps will not outlive this daemon");
+                elog!("fd keeper: {e}; apps will not outlive this daemon");
                 Keeper::default()
             }
         }
@@ -115,12 +115,12 @@ impl Keeper {
         let sent = send(&conn, header.as_bytes(), &raw).or_else(|e| {
             // The keeper went (killed by hand): another keeps what is handed over from now
             // on; what the first one held is lost.
-            eprintln!("fd keeper: {e}; starting another");
+            elog!("fd keeper: {e}; starting another");
             *conn = open(&inner.home)?;
             send(&conn, header.as_bytes(), &raw)
         });
         if let Err(e) = sent {
-            eprintln!("fd keeper: cannot hand over {owner}: {e}");
+            elog!("fd keeper: cannot hand over {owner}: {e}");
         }
     }
 

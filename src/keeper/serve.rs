@@ -39,7 +39,7 @@ pub fn main(home: &Path) -> i32 {
     let listener = match listen(&path) {
         Ok(l) => l,
         Err(e) => {
-            eprintln!("fd keeper: cannot listen on {}: {e}", path.display());
+            elog!("fd keeper: cannot listen on {}: {e}", path.display());
             return 1;
         }
     };
@@ -53,7 +53,7 @@ pub fn main(home: &Path) -> i32 {
         Ok(nix::unistd::ForkResult::Parent { .. }) => return 0,
         Ok(nix::unistd::ForkResult::Child) => {}
         Err(e) => {
-            eprintln!("fd keeper: fork: {e}");
+            elog!("fd keeper: fork: {e}");
             return 1;
         }
     }
@@ -98,7 +98,7 @@ fn serve(listener: &OwnedFd, path: &Path) -> i32 {
             Ok(_) => {}
             Err(nix::errno::Errno::EINTR) => continue,
             Err(e) => {
-                eprintln!("fd keeper: poll: {e}");
+                elog!("fd keeper: poll: {e}");
                 return 1;
             }
         }
@@ -145,13 +145,16 @@ fn serve(listener: &OwnedFd, path: &Path) -> i32 {
         if ready[0] {
             if let Ok(c) = sock::accept4(listener.as_raw_fd(), SockFlag::SOCK_CLOEXEC) {
                 // SAFETY: accept4 returned a new descriptor that nothing else owns.
-                conns.push(unsafe { <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(c) });
-                ever_connected = true;
+                let conn = unsafe { <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(c) };
+                if peer_allowed(&conn) {
+                    conns.push(conn);
+                    ever_connected = true;
+                }
             }
         }
         let waited = ever_connected || born.elapsed() > FIRST_CONTACT;
         if conns.is_empty() && waited && all_gone(&owners) {
-            eprintln!(
+            elog!(
                 "fd keeper for {}: every app has gone and no daemon is connected, exiting",
                 path.display()
             );
@@ -174,6 +177,27 @@ enum Drained {
 }
 
 /// Handles every request already queued on `conn`, without waiting for more.
+/// `take` hands out every app's pipes and channel: only the keeper's own user (the daemon's)
+/// and root may connect, by the kernel's word (`SO_PEERCRED`), whatever the socket's mode.
+fn peer_allowed(conn: &OwnedFd) -> bool {
+    let me = nix::unistd::geteuid().as_raw();
+    match sock::getsockopt(conn, sock::sockopt::PeerCredentials) {
+        Ok(c) if c.uid() == me || c.uid() == 0 => true,
+        Ok(c) => {
+            elog!(
+                "fd keeper: refused a connection from uid {} (pid {})",
+                c.uid(),
+                c.pid()
+            );
+            false
+        }
+        Err(e) => {
+            elog!("fd keeper: refused a connection whose peer is unknown: {e}");
+            false
+        }
+    }
+}
+
 fn drain(conn: &OwnedFd, owners: &mut Owners) -> Drained {
     loop {
         match recv_with(conn, MsgFlags::MSG_DONTWAIT) {
