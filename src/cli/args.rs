@@ -373,10 +373,17 @@ pub struct LogsArgs {
     #[arg(long)]
     pub err: bool,
     /// Prefix lines with a timestamp (optionally a moment.js format).
-    #[arg(long, num_args = 0..=1, default_missing_value = "YYYY-MM-DDTHH:mm:ss")]
+    #[arg(long, num_args = 0..=1, default_missing_value = "YYYY-MM-DD-HH:mm:ss")]
     pub timestamp: Option<String>,
+    /// New lines and process events as JSON, one object per line (no tail).
     #[arg(long)]
     pub json: bool,
+    /// New lines as `timestamp=… app=… id=… type=… message=…` (no tail).
+    #[arg(long)]
+    pub format: bool,
+    /// Highlight the first occurrence of a value in each line (on a terminal).
+    #[arg(long, num_args = 0..=1, default_missing_value = "")]
+    pub highlight: Option<String>,
 }
 
 #[derive(Args, Debug, Clone, Default)]

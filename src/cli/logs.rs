@@ -1,13 +1,17 @@
 //! `pm logs`: the last lines of each app's files with pm2's `<id>|<name> | ` prefix, then (unless
-//! `--nostream`) new lines as they are appended.
+//! `--nostream`) new lines as they are appended, followed across rotations. `--json` and
+//! `--format` are pm2's machine-readable streams: new lines only, from the daemon's bus.
 
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use super::args::LogsArgs;
+use super::client::Client;
 use crate::config::Home;
-use crate::logs::tail;
-use crate::protocol::{Error, ProcView, Request, TargetRequest};
+use crate::logs::tail::{self, Follow};
+use crate::protocol::event::{BusEvent, LogLine};
+use crate::protocol::{Error, ProcView, Request, Response, TargetRequest};
 
 struct Source {
     path: PathBuf,
@@ -53,32 +57,53 @@ fn prefix(src: &Source, width: Option<usize>) -> String {
     }
 }
 
-fn emit(src: &Source, line: &str, a: &LogsArgs, width: Option<usize>) {
-    let stamp = a
-        .timestamp
-        .as_deref()
-        .map(|f| {
-            format!(
-                "{} ",
-                chrono::Local::now().format(&crate::logs::pump::moment_to_chrono(f))
-            )
-        })
-        .unwrap_or_default();
+/// `--highlight <value>`: its first occurrence on a grey background, as pm2 (chalk) does, and
+/// only where chalk would colour: on a terminal, or with `FORCE_COLOR` set.
+struct Highlight(Option<String>);
+
+impl Highlight {
+    fn new(a: &LogsArgs) -> Highlight {
+        let colour = std::io::stdout().is_terminal()
+            || std::env::var("FORCE_COLOR").is_ok_and(|v| !matches!(v.as_str(), "0" | "false"));
+        let value = a.highlight.clone().filter(|v| !v.is_empty() && colour);
+        Highlight(value)
+    }
+
+    fn apply(&self, line: &str) -> String {
+        match &self.0 {
+            Some(v) => line.replacen(v.as_str(), &format!("\x1b[100m{v}\x1b[49m"), 1),
+            None => line.to_string(),
+        }
+    }
+}
+
+fn stamp(format: Option<&str>) -> Option<String> {
+    format.map(|f| {
+        chrono::Local::now()
+            .format(&crate::logs::pump::moment_to_chrono(f))
+            .to_string()
+    })
+}
+
+fn emit(src: &Source, line: &str, a: &LogsArgs, width: Option<usize>, hl: &Highlight) {
     if a.raw {
         if src.is_err {
             eprintln!("{line}");
         } else {
             println!("{line}");
         }
-    } else if a.json {
-        let v = serde_json::json!({ "message": line, "type": if src.is_err { "err" } else { "out" }, "app_name": src.label });
-        println!("{v}");
-    } else {
-        println!("{}{stamp}{line}", prefix(src, width));
+        return;
     }
+    let stamp = stamp(a.timestamp.as_deref())
+        .map(|s| s + " ")
+        .unwrap_or_default();
+    println!("{}{stamp}{}", prefix(src, width), hl.apply(line));
 }
 
 pub fn logs(home: &Home, a: LogsArgs) -> anyhow::Result<i32> {
+    if (a.json || a.format) && !a.nostream {
+        return bus_stream(home, &a);
+    }
     // The daemon picks the processes by pm2's rules; a target that names none shows nothing.
     let list = match &a.target {
         None => super::list(home)?,
@@ -94,21 +119,23 @@ pub fn logs(home: &Home, a: LogsArgs) -> anyhow::Result<i32> {
             }
         }
     };
+    let hl = Highlight::new(&a);
     let label = a.target.clone().unwrap_or_else(|| "all".into());
-    if a.lines > 0 || !a.nostream {
-        println!("[TAILING] Tailing last {} lines for [{label}] process (change the value with --lines option)", a.lines);
+    // As pm2: no header when no old lines are asked for, and "processes" for all of them.
+    if a.lines > 0 {
+        let plural = if label == "all" { "es" } else { "" };
+        println!("[TAILING] Tailing last {} lines for [{label}] process{plural} (change the value with --lines option)", a.lines);
     }
     let srcs = sources(&list, &a);
-    let mut offsets = Vec::new();
+    // Followers first: a line appended while the tail is printed is shown once, by them.
+    let mut follows: Vec<Follow> = srcs.iter().map(|s| Follow::from_end(&s.path)).collect();
     for s in &srcs {
-        let len = std::fs::metadata(&s.path).map(|m| m.len()).unwrap_or(0);
-        offsets.push(len);
         if a.lines == 0 {
             continue;
         }
         println!("{} last {} lines:", s.path.display(), a.lines);
         for line in tail::last_lines(&s.path, a.lines).unwrap_or_default() {
-            emit(s, &line, &a, None);
+            emit(s, &line, &a, None, &hl);
         }
         println!();
     }
@@ -118,14 +145,77 @@ pub fn logs(home: &Home, a: LogsArgs) -> anyhow::Result<i32> {
     let width = srcs.iter().map(|s| s.label.chars().count() + 1).max();
     // Follow: a short poll keeps `pm logs` a plain file reader that needs no daemon stream.
     loop {
-        for (s, off) in srcs.iter().zip(offsets.iter_mut()) {
-            if let Ok((lines, next)) = tail::read_new(&s.path, *off) {
-                *off = next;
-                for line in lines {
-                    emit(s, &line, &a, width);
-                }
+        for (s, f) in srcs.iter().zip(follows.iter_mut()) {
+            for line in f.poll() {
+                emit(s, &line, &a, width, &hl);
             }
         }
         std::thread::sleep(Duration::from_millis(100));
     }
+}
+
+/// pm2's `logs --json` (`Log.jsonStream`) and `logs --format` (`Log.formatStream`): what the
+/// bus carries from now on, for `all` or an app named by name or id.
+fn bus_stream(home: &Home, a: &LogsArgs) -> anyhow::Result<i32> {
+    let target = a.target.clone().unwrap_or_else(|| "all".into());
+    let matches = |l: &LogLine| {
+        target == "all" || l.process.name == target || l.process.pm_id.to_string() == target
+    };
+    let hl = Highlight::new(a);
+    let mut client = Client::connect(home)?;
+    client.call_ok(&Request::Subscribe)?;
+    loop {
+        let ev = match client.read_frame()? {
+            Response::Event(ev) => ev,
+            _ => continue,
+        };
+        let (line, is_err) = match ev {
+            BusEvent::Out(l) => (l, false),
+            BusEvent::Err(l) => (l, true),
+            BusEvent::Process(p) if a.json => {
+                let v = serde_json::json!({
+                    "timestamp": iso(p.at),
+                    "type": "process_event",
+                    "status": p.event,
+                    "app_name": p.process.name,
+                });
+                println!("{v}");
+                continue;
+            }
+            BusEvent::Kill(_) => return Ok(0),
+            _ => continue,
+        };
+        if !matches(&line) || (is_err && a.out) || (!is_err && a.err) {
+            continue;
+        }
+        if a.json {
+            let v = serde_json::json!({
+                "message": line.data.replace(['\r', '\n'], ""),
+                "timestamp": iso(line.at),
+                "type": if is_err { "err" } else { "out" },
+                "process_id": line.process.pm_id,
+                "app_name": line.process.name,
+            });
+            println!("{v}");
+            continue;
+        }
+        for text in line.data.split('\n').filter(|t| !t.is_empty()) {
+            let when = stamp(Some("YYYY-MM-DD-HH:mm:ssZZ")).unwrap_or_default();
+            println!(
+                "timestamp={when} app={} id={} type={} message={}",
+                line.process.name,
+                line.process.pm_id,
+                if is_err { "error" } else { "out" },
+                hl.apply(text)
+            );
+        }
+    }
+}
+
+/// dayjs's JSON form, which pm2 prints: UTC with milliseconds.
+fn iso(at_ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(at_ms)
+        .unwrap_or_default()
+        .format("%Y-%m-%dT%H:%M:%S%.3fZ")
+        .to_string()
 }
