@@ -51,8 +51,8 @@ function fdCount(pid) {
   return fs.readdirSync(`/proc/${pid}/fd`).length;
 }
 
-function rssKiB(pid) {
-  const m = /VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+function rssKiB(pid, field = 'VmRSS') {
+  const m = new RegExp(`${field}:\\s+(\\d+)`).exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
   return m ? Number(m[1]) : 0;
 }
 
@@ -167,7 +167,7 @@ test('1,000 crash and restart cycles: the daemon ends with the descriptors and m
     ctx.ok(['stop', 'crash']);
     // The daemon gives memory back once requests have been quiet for 500 ms.
     await new Promise((r) => setTimeout(r, 1500));
-    return { fds: fdCount(daemon), rss: rssKiB(daemon) };
+    return { fds: fdCount(daemon), rss: rssKiB(daemon), anon: rssKiB(daemon, 'RssAnon') };
   };
   await waitFor(() => restarts() >= 50, { timeout: 120000, interval: 250, message: '50 warm-up restarts' });
   const start = await quiet();
@@ -175,15 +175,27 @@ test('1,000 crash and restart cycles: the daemon ends with the descriptors and m
   const from = restarts();
   await waitFor(() => restarts() >= from + 1000, { timeout: 840000, interval: 1000, message: '1,000 more restarts' });
   assert.equal(ctx.daemonPid(), daemon);
+  let last = null;
   const end = await waitFor(
     async () => {
       const e = await quiet();
-      return e.fds <= start.fds && e.rss <= start.rss * 1.05 && e;
+      last = e;
+      // A leak is anonymous memory. The file-backed part of RSS is the binary's code, which
+      // the daemon gives back when idle and pages in again per request: at ~2 MiB in all,
+      // which requests ran last moves it by more than 5%.
+      return e.fds <= start.fds && e.anon <= start.anon * 1.05 && e;
     },
-    { timeout: 30000, interval: 500, message: `fds back to ${start.fds} and RSS within 5% of ${start.rss} KiB` },
+    {
+      timeout: 30000,
+      interval: 500,
+      message: () =>
+        `fds back to ${start.fds} and anonymous RSS within 5% of ${start.anon} KiB (last: ${JSON.stringify(last)})`,
+    },
   );
-  t.diagnostic(`fds ${start.fds} -> ${end.fds}; RSS ${start.rss} -> ${end.rss} KiB over ${restarts() - from} restarts`);
-  assert.ok(end.rss >= start.rss * 0.95 || end.rss < start.rss, 'RSS measured');
+  t.diagnostic(
+    `fds ${start.fds} -> ${end.fds}; RSS ${start.rss} -> ${end.rss} KiB, of which anonymous ${start.anon} -> ${end.anon} KiB, over ${restarts() - from} restarts`,
+  );
+  assert.ok(end.anon > 0, 'RSS measured');
 });
 
 test('SIGKILL of a random cluster worker every 2 s under HTTP load for 30 s: < 0.1% failed, all workers back', { timeout: 180000 }, async (t) => {

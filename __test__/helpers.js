@@ -31,7 +31,9 @@ async function waitFor(fn, { timeout = 10000, interval = 25, message = 'conditio
     }
     if (Date.now() > deadline) {
       const why = last instanceof Error ? last.stack || last.message : JSON.stringify(last);
-      throw new Error(`timed out after ${timeout} ms waiting for ${message}; last: ${why}`);
+      // A function message is built at the timeout, from what the condition saw last.
+      const what = typeof message === 'function' ? message() : message;
+      throw new Error(`timed out after ${timeout} ms waiting for ${what}; last: ${why}`);
     }
     await new Promise((r) => setTimeout(r, interval));
   }
