@@ -26,7 +26,7 @@ test('pm --help gives every verb a description', () => {
     if (!line.startsWith('  ')) break;
     verbs.push(line.trim());
   }
-  for (const v of ['env', 'id', 'inspect', 'trigger', 'report', 'slist', 'link', 'plus', 'open', 'stop', 'jlist']) {
+  for (const v of ['env', 'id', 'inspect', 'trigger', 'report', 'slist', 'link', 'plus', 'open', 'stop', 'jlist', 'attach']) {
     const row = verbs.find((l) => l.split(/\s+/)[0] === v);
     assert.ok(row, `${v} missing from --help`);
   }
@@ -202,4 +202,53 @@ test('ecosystem options pm-native ignores are named once', () => {
   );
   const r = ctx.ok(['start', eco]);
   assert.deepEqual(lines(r.stderr), [WARN('kill_retry_time'), WARN('trace')]);
+});
+
+test('attach <pm_id>: the app output here, lines typed go to its stdin, with a separator; EOF ends it', async () => {
+  const { spawn } = require('node:child_process');
+  ctx.write(
+    'echo-stdin.js',
+    "let b = ''; process.stdin.on('data', (d) => { b += d; let i; while ((i = b.search(/[\\n;]/)) >= 0) { console.log('got <' + b.slice(0, i) + '>'); b = b.slice(i + 1); } }); console.log('up');\n",
+  );
+  ctx.ok(['start', 'echo-stdin.js', '--name', 'att']);
+  const [p] = await ctx.online('att');
+  const attach = (args) => {
+    const child = spawn(ctx.bin, ['attach', ...args], { env: ctx.env, cwd: ctx.apps, stdio: ['pipe', 'pipe', 'pipe'] });
+    const r = { child, out: '' };
+    child.stdout.on('data', (d) => (r.out += d));
+    r.exited = new Promise((resolve) => child.on('close', (code) => resolve(code)));
+    return r;
+  };
+  const a = attach([String(p.pm_id)]);
+  // The bus is subscribed before the first line is read: send until one comes back.
+  await waitFor(
+    () => {
+      a.child.stdin.write('hello\n');
+      return a.out.includes('got <hello>');
+    },
+    { interval: 200, message: 'the typed line echoed back' },
+  );
+  a.child.stdin.end();
+  assert.equal(await a.exited, 0);
+  assert.match(a.out, /^(up\n)?(got <hello>\n)+$/, "only the app's own output");
+
+  const s = attach([String(p.pm_id), ';']);
+  await waitFor(
+    () => {
+      s.child.stdin.write('one\n');
+      return s.out.includes('got <one>');
+    },
+    { interval: 200, message: 'the line sent with the separator' },
+  );
+  s.child.stdin.end();
+  assert.equal(await s.exited, 0);
+
+  const byName = ctx.pm(['attach', 'att']);
+  assert.equal(byName.status, 1);
+  assert.match(byName.stderr, /pm_id must be a process number \(not a process name\)/);
+  assert.equal(byName.stderr.trim().split('\n').length, 1);
+  const unknown = ctx.pm(['attach', '4242']);
+  assert.equal(unknown.status, 1);
+  assert.match(unknown.stderr, /process 4242 not found/);
+  ctx.ok(['delete', 'att']);
 });

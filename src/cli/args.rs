@@ -104,6 +104,12 @@ pub enum Cmd {
     Report,
     /// Stream or print logs.
     Logs(LogsArgs),
+    /// Attach this terminal to a process: its output here, each line typed to its stdin.
+    Attach {
+        pm_id: String,
+        /// Sent after each line instead of a newline (pm2's command separator).
+        separator: Option<String>,
+    },
     /// Serve Prometheus metrics on http://127.0.0.1:9209/metrics (kept across daemon restarts).
     Metrics(super::observe::ServeArgs),
     /// A terminal dashboard: processes, their logs and metrics; keys to act on them.

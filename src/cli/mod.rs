@@ -3,6 +3,7 @@
 
 mod actions;
 pub mod args;
+mod attach;
 pub mod client;
 mod conf;
 mod describe;
@@ -207,6 +208,7 @@ fn run(cmd: Cmd, out: &Out) -> anyhow::Result<i32> {
         Cmd::Monitor { .. } => verbs::pm2io("monitor"),
         Cmd::Unmonitor { .. } => verbs::pm2io("unmonitor"),
         Cmd::Logs(a) => logs::logs(&home, a),
+        Cmd::Attach { pm_id, separator } => attach::attach(&home, &pm_id, separator.as_deref()),
         Cmd::Monit => monit::monit(&home),
         Cmd::Metrics(a) => observe::metrics(&home, a, out),
         Cmd::Dashboard(a) => observe::dashboard(&home, a, out),
