@@ -70,6 +70,9 @@ test('launchBus: process:event for start, exit and restart; log:out and log:err 
   assert.deepEqual(logLines('err').slice(0, 8), [1, 2, 3, 4, 5, 6, 7, 8].map((i) => `err line ${i}`));
   const line = events.find((e) => e[0] === 'log:*')[2];
   assert.equal(line.process.name, 'logs');
+  // pm2's packet, key for key: `rev` is the app's git revision, null outside a repository.
+  assert.deepEqual(Object.keys(line.process), ['pm_id', 'name', 'rev', 'namespace']);
+  assert.equal(line.process.rev, null);
   assert.equal(typeof line.at, 'number');
 
   const seen = () => events.filter((e) => e[0] === 'process:event').map((e) => `${e[1].event}:${e[1].process.restart_time}`);

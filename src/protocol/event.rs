@@ -27,6 +27,10 @@ pub struct EventProcess {
 pub struct Source {
     pub pm_id: u32,
     pub name: String,
+    /// pm2's git revision of the app (vizion); pm-native reads none, so `null`, as pm2 sends
+    /// for an app outside a repository.
+    #[serde(default)]
+    pub rev: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub namespace: Option<String>,
 }

@@ -140,6 +140,7 @@ mod tests {
             process: Source {
                 pm_id: id,
                 name: name.into(),
+                rev: None,
                 namespace: None,
             },
             data: data.into(),

@@ -149,7 +149,7 @@ pub(super) async fn read_channel(
             if let ("axm:monitor", Some(report)) = (kind, payload.as_object()) {
                 ctx.code_metrics.update(pm_id, report);
             }
-            let data = json!({ "at": now_ms(), "data": payload, "process": { "pm_id": pm_id, "name": name, "namespace": namespace } });
+            let data = json!({ "at": now_ms(), "data": payload, "process": { "pm_id": pm_id, "name": name, "rev": null, "namespace": namespace } });
             let _ = ctx.bus.send(Event {
                 channel: kind.to_string(),
                 data,

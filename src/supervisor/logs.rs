@@ -95,7 +95,7 @@ impl Task {
                         super::monitor::Stamps::touch(&s.output);
                     }
                     if bus.receiver_count() > 0 {
-                        let data = json!({ "process": { "pm_id": id, "name": name, "namespace": ns }, "data": String::from_utf8_lossy(line), "at": now_ms() });
+                        let data = json!({ "process": { "pm_id": id, "name": name, "rev": null, "namespace": ns }, "data": String::from_utf8_lossy(line), "at": now_ms() });
                         let _ = bus.send(Event {
                             channel: channel.into(),
                             data,
