@@ -143,3 +143,35 @@ test('a port already taken is one readable error', async () => {
   }
 });
 
+
+test('/metrics shows each queue: jobs by state, consumers, counters; valid for promtool', async (t) => {
+  process.env.PM_HOME = ctx.home; // the library's queue() finds the daemon through PM_HOME
+  const { queue } = require('..');
+  const port = await freePort();
+  ctx.ok(['metrics', '--port', String(port)]);
+  const q = queue('mq');
+  t.after(() => q.close());
+  for (let i = 0; i < 5; i++) await q.push({ i });
+  await q.push('later', { delay: 60000 });
+  // One at a time: the first is acked, and the broker hands the second over, held unacked.
+  const c = q.consume({ concurrency: 1 });
+  const it = c[Symbol.asyncIterator]();
+  const first = (await it.next()).value;
+  await first.ack();
+  const body = await waitFor(
+    async () => {
+      const b = (await get(port, '/metrics')).body;
+      return /pm_native_queue_acked\{queue="mq"\} 1/.test(b) && /state="in_flight"\} 1/.test(b) && b;
+    },
+    { message: 'the queue in /metrics' },
+  );
+  const line = (name, labels, value) => assert.match(body, new RegExp(`^${name}\\{${labels}\\} ${value}$`, 'm'), `${name}{${labels}} ${value} in\n${body}`);
+  line('pm_native_queue_jobs', 'queue="mq",state="ready"', 3);
+  line('pm_native_queue_jobs', 'queue="mq",state="in_flight"', 1);
+  line('pm_native_queue_jobs', 'queue="mq",state="delayed"', 1);
+  line('pm_native_queue_consumers', 'queue="mq"', 1);
+  line('pm_native_queue_pushed', 'queue="mq"', 6);
+  const check = promtool(body);
+  assert.equal(check.status, 0, `promtool check metrics: ${check.stdout}${check.stderr}`);
+  ctx.ok(['metrics', '--off']);
+});

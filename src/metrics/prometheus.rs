@@ -9,6 +9,8 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
 use std::sync::atomic::AtomicU64;
 
+use crate::protocol::queue::QueueStats;
+
 /// One process, as the exporters label it.
 #[derive(Debug, Clone, Default)]
 pub struct AppSample {
@@ -80,7 +82,7 @@ const FIXED: [&str; 6] = [
 ];
 
 /// The body of a `/metrics` answer.
-pub fn render(apps: &[AppSample], daemon: &DaemonSample) -> String {
+pub fn render(apps: &[AppSample], daemon: &DaemonSample, queues: &[QueueStats]) -> String {
     let mut reg = Registry::default();
     let fixed: [(&str, &str, Family<AppLabels, FGauge>); 6] = [
         (
@@ -174,12 +176,91 @@ pub fn render(apps: &[AppSample], daemon: &DaemonSample) -> String {
         "Open file descriptors of the pm-native daemon",
         fds,
     );
+    register_queues(&mut reg, queues);
     let mut out = String::new();
     // Writing into a String cannot fail; an encoder error would only be a bug in the crate.
     if let Err(e) = encode(&mut out, &reg) {
         out = format!("# encoding failed: {e}\n# EOF\n");
     }
     out
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct QueueLabels {
+    queue: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct QueueStateLabels {
+    queue: String,
+    state: String,
+}
+
+/// The daemon's message queues (`queue(name)`): jobs by state and consumers now, and what was
+/// pushed, acked, nacked and redelivered since the daemon started; no series at all while no
+/// queue exists.
+fn register_queues(reg: &mut Registry, queues: &[QueueStats]) {
+    if queues.is_empty() {
+        return;
+    }
+    let jobs: Family<QueueStateLabels, Gauge> = Family::default();
+    let consumers: Family<QueueLabels, Gauge> = Family::default();
+    // Gauges, as pm2_restarts is: the body must parse as the classic text format too (see
+    // observe::metrics_connection), where an OpenMetrics counter's `_total` samples have no HELP.
+    let counters: [(&str, &str, Family<QueueLabels, Gauge>); 4] = [
+        (
+            "pm_native_queue_pushed",
+            "Jobs pushed since the daemon started",
+            Default::default(),
+        ),
+        (
+            "pm_native_queue_acked",
+            "Jobs acknowledged",
+            Default::default(),
+        ),
+        (
+            "pm_native_queue_nacked",
+            "Jobs refused (nack)",
+            Default::default(),
+        ),
+        (
+            "pm_native_queue_redelivered",
+            "Deliveries after the first (timeouts, requeues, consumers that died)",
+            Default::default(),
+        ),
+    ];
+    for q in queues {
+        for (state, n) in [
+            ("ready", q.ready),
+            ("delayed", q.delayed),
+            ("in_flight", q.in_flight),
+        ] {
+            jobs.get_or_create(&QueueStateLabels {
+                queue: q.name.clone(),
+                state: state.into(),
+            })
+            .set(n as i64);
+        }
+        let labels = QueueLabels {
+            queue: q.name.clone(),
+        };
+        consumers.get_or_create(&labels).set(q.consumers as i64);
+        for ((_, _, fam), v) in counters
+            .iter()
+            .zip([q.pushed, q.acked, q.nacked, q.redelivered])
+        {
+            fam.get_or_create(&labels).set(v as i64);
+        }
+    }
+    reg.register("pm_native_queue_jobs", "Jobs in the queue by state", jobs);
+    reg.register(
+        "pm_native_queue_consumers",
+        "Consumers attached to the queue",
+        consumers,
+    );
+    for (name, help, fam) in counters {
+        reg.register(name, help, fam);
+    }
 }
 
 /// The daemon's own health, read from `/proc/self`.
@@ -217,6 +298,16 @@ mod tests {
                 rss: 1,
                 open_fds: 2,
             },
+            &[QueueStats {
+                name: "jobs".into(),
+                ready: 4,
+                in_flight: 1,
+                consumers: 2,
+                pushed: 9,
+                acked: 4,
+                redelivered: 1,
+                ..Default::default()
+            }],
         );
         let line = r#"{id="3",name="api",instance="1",interpreter="node"}"#;
         for want in [
@@ -229,6 +320,13 @@ mod tests {
             r#"pm_native_apps{status="online"} 1"#.to_string(),
             r#"pm_native_apps{status="stopped"} 0"#.to_string(),
             "pm_native_daemon_open_fds 2".to_string(),
+            r#"pm_native_queue_jobs{queue="jobs",state="ready"} 4"#.to_string(),
+            r#"pm_native_queue_jobs{queue="jobs",state="in_flight"} 1"#.to_string(),
+            r#"pm_native_queue_jobs{queue="jobs",state="delayed"} 0"#.to_string(),
+            r#"pm_native_queue_consumers{queue="jobs"} 2"#.to_string(),
+            r#"pm_native_queue_pushed{queue="jobs"} 9"#.to_string(),
+            r#"pm_native_queue_acked{queue="jobs"} 4"#.to_string(),
+            r#"pm_native_queue_redelivered{queue="jobs"} 1"#.to_string(),
         ] {
             assert!(text.contains(&want), "missing {want} in\n{text}");
         }

@@ -73,6 +73,30 @@ pub fn broker(journal: PathBuf) -> &'static Broker {
     })
 }
 
+/// Every queue's counters, for `/metrics`: empty while no queue was ever used in this home
+/// (the broker, and its journal read, start only then).
+pub async fn stats(journal: PathBuf) -> Vec<crate::protocol::queue::QueueStats> {
+    if BROKER.get().is_none() && !journal.exists() {
+        return Vec::new();
+    }
+    let b = broker(journal);
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let sid = b.open(tx);
+    b.op(sid, QueueOp::Stats { rid: 0 });
+    let got = tokio::time::timeout(Duration::from_secs(2), async {
+        while let Some(reply) = rx.recv().await {
+            if let QueueReply::Stats { queues, .. } = reply {
+                return queues;
+            }
+        }
+        Vec::new()
+    })
+    .await
+    .unwrap_or_default();
+    b.close(sid);
+    got
+}
+
 impl Broker {
     pub fn open(&self, tx: mpsc::UnboundedSender<QueueReply>) -> Sid {
         let sid = self.next_sid.fetch_add(1, Ordering::Relaxed);

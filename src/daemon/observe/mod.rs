@@ -212,7 +212,7 @@ async fn metrics_connection(mut stream: TcpStream, d: Arc<Daemon>) {
     if req.path != "/metrics" {
         return http::respond(&mut stream, 404, "text/plain", b"see /metrics\n").await;
     }
-    let body = metrics_text(&d);
+    let body = metrics_text(&d).await;
     d.request_done();
     // The body parses as both formats (promtool reads it as the classic text); the classic
     // type is for scrapers and tools that do not ask for OpenMetrics.
@@ -229,9 +229,10 @@ async fn metrics_connection(mut stream: TcpStream, d: Arc<Daemon>) {
 }
 
 /// The `/metrics` body: every process, from the same views `jlist` shows.
-pub fn metrics_text(d: &Daemon) -> String {
+pub async fn metrics_text(d: &Daemon) -> String {
+    let queues = crate::queue::broker::stats(d.ctx.home.root.join("queues.journal")).await;
     let views = d.render(&d.registry().snapshots());
-    prometheus::render(&samples(&views), &prometheus::daemon_sample())
+    prometheus::render(&samples(&views), &prometheus::daemon_sample(), &queues)
 }
 
 fn samples(views: &[ProcView]) -> Vec<AppSample> {
