@@ -202,7 +202,11 @@ impl Daemon {
     }
 
     fn exited(&mut self) -> bool {
-        matches!(self.child.try_wait(), Ok(Some(_)))
+        self.status().is_some()
+    }
+
+    fn status(&mut self) -> Option<std::process::ExitStatus> {
+        self.child.try_wait().ok().flatten()
     }
 }
 
@@ -351,5 +355,56 @@ fn after_a_crash_the_restarted_unit_adopts_the_apps_instead_of_starting_them_twi
     assert_eq!(
         kept[0]["pm2_env"]["restart_time"], before["pm2_env"]["restart_time"],
         "the adoption is not counted as a restart"
+    );
+}
+
+#[test]
+fn pm_update_under_the_unit_leaves_the_apps_for_the_restarted_service_to_adopt() {
+    let pm = Pm::new();
+    saved_app(&pm);
+    let systemd = Systemd::listen(pm.dir.path());
+    let mut first = Daemon::start(&pm, &systemd, &[]);
+    systemd.wait("READY=1");
+    let pid = pm.proc("kept")["pid"].as_i64().expect("a pid") as i32;
+
+    // `pm update` waits for the service manager to start the new daemon; it must not start one.
+    let update = Command::new(PM)
+        .arg("update")
+        .env("PM_HOME", pm.home())
+        .env_remove("PM2_HOME")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run pm update");
+    let status = wait_for("the daemon to leave", LONG, || first.status());
+    // Non-zero: what makes `Restart=on-failure` start the unit again.
+    assert_eq!(status.code(), Some(75), "{status:?}");
+    assert!(alive(pid), "the app died with the hand-over");
+    // As systemd then does: ExecStart again, with whatever binary is installed now.
+    let second = Daemon::start(&pm, &systemd, &[]);
+    assert_eq!(
+        systemd.wait("READY=1"),
+        format!("READY=1\nMAINPID={}", second.child.id())
+    );
+    let out = update.wait_with_output().expect("pm update");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.contains(">>>>>>>>>> PM2 updated"), "{text}");
+    let list = pm.jlist();
+    let kept: Vec<&Value> = list.iter().filter(|p| p["name"] == "kept").collect();
+    assert_eq!(kept.len(), 1, "the app is listed once: {list:?}");
+    assert_eq!(
+        kept[0]["pid"].as_i64(),
+        Some(pid as i64),
+        "adopted, not restarted"
+    );
+    assert_eq!(
+        pm.daemon_pid(),
+        Some(second.child.id() as i32),
+        "the daemon is the service's, not one `pm update` started"
     );
 }

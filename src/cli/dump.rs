@@ -37,12 +37,29 @@ pub fn save(home: &Home, force: bool, out: &Out) -> anyhow::Result<i32> {
 pub fn update(home: &Home, out: &Out) -> anyhow::Result<i32> {
     out.line("Be sure to have the latest version by doing `npm install pm-native@latest -g` before doing this procedure.");
     save(home, true, out)?;
-    if hand_over(home)? {
-        // Connecting starts this binary's daemon, which adopts the apps before it answers.
-        Client::connect(home)?;
-        super::show_table(home, out)?;
-        out.line(">>>>>>>>>> PM2 updated");
-        return Ok(0);
+    match hand_over(home)? {
+        HandOver::Done => {
+            // Connecting starts this binary's daemon, which adopts the apps before it answers.
+            Client::connect(home)?;
+            super::show_table(home, out)?;
+            out.line(">>>>>>>>>> PM2 updated");
+            return Ok(0);
+        }
+        HandOver::ToService => {
+            // The unit's Restart=on-failure starts the new binary; starting one from here
+            // would race it for the home and leave the daemon outside the service.
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+            while Client::connect_existing(home).ok().flatten().is_none() {
+                if std::time::Instant::now() > deadline {
+                    anyhow::bail!("the daemon left its apps to the service manager, which did not start it again within 30 s; the apps still run: start the service (systemctl start <unit>) and it adopts them");
+                }
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            super::show_table(home, out)?;
+            out.line(">>>>>>>>>> PM2 updated");
+            return Ok(0);
+        }
+        HandOver::Cannot => {}
     }
     super::actions::kill(home, out)?;
     let code = resurrect(home, None, out)?;
@@ -50,9 +67,18 @@ pub fn update(home: &Home, out: &Out) -> anyhow::Result<i32> {
     Ok(code)
 }
 
+enum HandOver {
+    /// The daemon has gone; this binary's daemon is to be started.
+    Done,
+    /// The daemon has gone and its service manager starts the successor.
+    ToService,
+    /// No daemon able to hand over runs.
+    Cannot,
+}
+
 /// Asks the running daemon to leave its apps to a successor (SIGUSR1) and waits until it has
-/// gone. False when it cannot (its live state does not say it can, or names another daemon).
-fn hand_over(home: &Home) -> anyhow::Result<bool> {
+/// gone. `Cannot` when it cannot (its live state does not say it can, or names another daemon).
+fn hand_over(home: &Home) -> anyhow::Result<HandOver> {
     let pid = std::fs::read_to_string(home.pid_file())
         .ok()
         .and_then(|s| s.trim().parse::<u32>().ok());
@@ -60,13 +86,14 @@ fn hand_over(home: &Home) -> anyhow::Result<bool> {
         .ok()
         .and_then(|b| serde_json::from_slice(&b).ok());
     let (Some(pid), Some(live)) = (pid, live) else {
-        return Ok(false);
+        return Ok(HandOver::Cannot);
     };
     let capable = live.get("handover").and_then(serde_json::Value::as_u64) >= Some(1)
         && live.get("daemon_pid").and_then(serde_json::Value::as_u64) == Some(u64::from(pid));
     if !capable || !crate::sys::proc::is_live(pid) {
-        return Ok(false);
+        return Ok(HandOver::Cannot);
     }
+    let service = live.get("service").and_then(serde_json::Value::as_u64) >= Some(1);
     let target = nix::unistd::Pid::from_raw(pid as i32);
     nix::sys::signal::kill(target, nix::sys::signal::Signal::SIGUSR1)
         .with_context(|| format!("cannot signal the daemon (pid {pid})"))?;
@@ -77,7 +104,11 @@ fn hand_over(home: &Home) -> anyhow::Result<bool> {
         }
         std::thread::sleep(std::time::Duration::from_millis(5));
     }
-    Ok(true)
+    Ok(if service {
+        HandOver::ToService
+    } else {
+        HandOver::Done
+    })
 }
 
 /// `pm cleardump`: an empty saved list, written as `pm save` writes.

@@ -125,7 +125,7 @@ pub async fn run(
         true => crate::keeper::Keeper::start(&home.root),
         false => Default::default(),
     };
-    super::live::set_handover(!opts.notify.is_enabled());
+    super::live::set_service(opts.notify.is_enabled());
     let daemon = Arc::new(Daemon::new(home.clone(), keeper.clone()));
     elog!(
         "[{}] pm-native daemon {} started (pid {})",
@@ -170,6 +170,15 @@ pub async fn run(
         server.abort();
         for f in [home.rpc_socket(), home.pid_file(), home.pm2_pid_file()] {
             let _ = std::fs::remove_file(f);
+        }
+        if super::live::under_service() {
+            elog!(
+                "[{}] pm-native daemon left its apps for the service manager to start the new binary",
+                chrono::Local::now().to_rfc3339()
+            );
+            // Exits here, not through the runtime's teardown: nothing is left to drop that
+            // matters, and the status is what makes systemd start the successor.
+            std::process::exit(super::live::EXIT_FOR_SUCCESSOR);
         }
         elog!(
             "[{}] pm-native daemon handed its apps over and stopped",

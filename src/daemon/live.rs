@@ -26,13 +26,22 @@ use crate::keeper::{self, Held};
 use crate::protocol::{AppSpec, Env};
 use crate::supervisor::{self, Launch, Paths, ProcInfo, Status};
 
-/// Whether this daemon may hand its apps over (`pm update`). Not under a service manager: the
-/// unit would see its main process exit and stop (and kill) what is left in its cgroup.
-static HANDOVER: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(true);
+/// Whether this daemon runs under a service manager (systemd's `Type=notify` unit). There a
+/// hand-over (`pm update`) does not start the successor: the daemon exits with
+/// [`EXIT_FOR_SUCCESSOR`] and the unit's `Restart=on-failure` runs the new binary, which adopts
+/// the apps `KillMode=process` left running.
+static SERVICE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
-pub fn set_handover(allowed: bool) {
-    HANDOVER.store(allowed, std::sync::atomic::Ordering::Relaxed);
+pub fn set_service(under: bool) {
+    SERVICE.store(under, std::sync::atomic::Ordering::Relaxed);
 }
+
+pub fn under_service() -> bool {
+    SERVICE.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+/// EX_TEMPFAIL: non-zero, so `Restart=on-failure` starts the service again at once.
+pub const EXIT_FOR_SUCCESSOR: i32 = 75;
 
 /// A burst of changes (fifty apps starting) becomes one write.
 const DEBOUNCE: Duration = Duration::from_millis(20);
@@ -44,6 +53,9 @@ struct LiveState {
     daemon_pid: u32,
     /// The daemon hands its apps over on SIGUSR1 (what `pm update` looks for).
     handover: u32,
+    /// 1 under a service manager: after a hand-over the manager starts the successor, not
+    /// `pm update`.
+    service: u32,
     next_id: u32,
     last_worker_id: u32,
     procs: Vec<LiveProc>,
@@ -179,7 +191,8 @@ pub fn write(d: &Daemon) {
         .collect();
     let state = LiveState {
         daemon_pid: std::process::id(),
-        handover: u32::from(HANDOVER.load(std::sync::atomic::Ordering::Relaxed)),
+        handover: 1,
+        service: u32::from(under_service()),
         next_id: d.registry().next_id(),
         last_worker_id: d.ctx.primary.last_worker_id(),
         procs,
@@ -416,6 +429,10 @@ mod tests {
                 .expect("parse");
         assert_eq!(state.procs.len(), 1);
         assert_eq!(state.handover, 0, "no hand-over unless the file says so");
+        assert_eq!(
+            state.service, 0,
+            "not under a service manager unless the file says so"
+        );
         assert_eq!(status_of(&state.procs[0].status), Status::Stopped);
     }
 }
