@@ -172,15 +172,15 @@ mod tests {
         );
         same_bytes(
             "log:out",
-            json!({ "process": { "pm_id": 0, "name": "a", "namespace": "default" }, "data": "hello\n", "at": 2 }),
+            json!({ "process": { "pm_id": 0, "name": "a", "rev": null, "namespace": "default" }, "data": "hello\n", "at": 2 }),
         );
         same_bytes(
             "log:err",
-            json!({ "process": { "pm_id": 1, "name": "b" }, "data": "oops", "at": 3 }),
+            json!({ "process": { "pm_id": 1, "name": "b", "rev": null }, "data": "oops", "at": 3 }),
         );
         same_bytes(
             "process:msg",
-            json!({ "at": 4, "data": { "any": ["thing"] }, "process": { "pm_id": 0, "name": "a" } }),
+            json!({ "at": 4, "data": { "any": ["thing"] }, "process": { "pm_id": 0, "name": "a", "rev": null } }),
         );
         same_bytes(
             "pm2:kill",
@@ -188,7 +188,7 @@ mod tests {
         );
         same_bytes(
             "process:exception",
-            json!({ "at": 5, "data": { "message": "boom", "stack": "Error: boom" }, "process": { "pm_id": 0, "name": "a" } }),
+            json!({ "at": 5, "data": { "message": "boom", "stack": "Error: boom" }, "process": { "pm_id": 0, "name": "a", "rev": null } }),
         );
     }
 
