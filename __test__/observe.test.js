@@ -31,9 +31,17 @@ function freePort() {
   });
 }
 
-function get(port, path) {
+/** The token `pm metrics` printed for the scrape config. */
+function metricsToken(r) {
+  const m = /Authorization: Bearer ([0-9a-f]{32})/.exec(r.stdout);
+  assert.ok(m, `a token in: ${r.stdout}`);
+  return m[1];
+}
+
+function get(port, path, token) {
   return new Promise((resolve, reject) => {
-    const req = http.get({ host: '127.0.0.1', port, path, agent: false }, (res) => {
+    const headers = token ? { authorization: `Bearer ${token}` } : {};
+    const req = http.get({ host: '127.0.0.1', port, path, headers, agent: false }, (res) => {
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (d) => (body += d));
@@ -59,6 +67,7 @@ test('/metrics serves the pm2 exporter metrics, valid for promtool, with code me
   const port = await freePort();
   const r = ctx.ok(['metrics', '--port', String(port)]);
   assert.match(r.stdout, new RegExp(`http://127\\.0\\.0\\.1:${port}/metrics`));
+  const token = metricsToken(r);
 
   // Traffic, so the HTTP metrics have something to count.
   await waitFor(async () => (await get(appPort, '/')).body === 'hello', { message: 'the app answers' });
@@ -77,7 +86,11 @@ test('/metrics serves the pm2 exporter metrics, valid for promtool, with code me
   assert.equal(monitor['Used Heap Size'].unit, 'MiB');
   assert.ok(monitor['Used Heap Size'].value > 0);
 
-  const res = await get(port, '/metrics');
+  // The token, as Prometheus sends it (authorization: in the scrape config) or in the query.
+  assert.equal((await get(port, '/metrics')).status, 401);
+  assert.equal((await get(port, '/metrics', 'f'.repeat(32))).status, 401);
+  assert.equal((await get(port, `/metrics?token=${token}`)).status, 200);
+  const res = await get(port, '/metrics', token);
   assert.equal(res.status, 200);
   assert.match(res.headers['content-type'], /openmetrics-text|text\/plain/);
   const labels = `id="${web.pm_id}",name="web",instance="0",interpreter="node"`;
@@ -96,7 +109,7 @@ test('/metrics serves the pm2 exporter metrics, valid for promtool, with code me
   // promtool must be able to fail, or the check above proves nothing.
   assert.notEqual(promtool('pm2_up{id="0" 1\n').status, 0);
 
-  assert.equal((await get(port, '/other')).status, 404);
+  assert.equal((await get(port, '/other', token)).status, 404);
 
   const desc = ctx.ok(['describe', 'web']).stdout;
   assert.match(desc, / Code metrics value /);
@@ -117,13 +130,14 @@ test('PM_NATIVE_APP_METRICS=false leaves an app without code metrics', async () 
 
 test('the metrics server comes back with the daemon, and --off stops it', async () => {
   const port = await freePort();
-  ctx.ok(['metrics', '--port', String(port)]);
-  assert.equal((await get(port, '/metrics')).status, 200);
+  const token = metricsToken(ctx.ok(['metrics', '--port', String(port)]));
+  assert.equal((await get(port, '/metrics', token)).status, 200);
   ctx.ok(['kill']);
-  await assert.rejects(get(port, '/metrics'), /ECONNREFUSED/);
+  await assert.rejects(get(port, '/metrics', token), /ECONNREFUSED/);
   ctx.ok(['ping']);
-  const res = await waitFor(() => get(port, '/metrics').catch(() => null), { message: '/metrics after a restart' });
-  assert.equal(res.status, 200);
+  const res = await waitFor(() => get(port, '/metrics', token).catch(() => null), { message: '/metrics after a restart' });
+  assert.equal(res.status, 200, 'the same token after a daemon restart: a scrape config holds it');
+  assert.equal(metricsToken(ctx.ok(['metrics', '--port', String(port)])), token, 'kept across pm metrics runs');
   assert.match(ctx.ok(['get', 'pm-native:metrics_port']).stdout, new RegExp(String(port)));
   ctx.ok(['metrics', '--off']);
   await assert.rejects(get(port, '/metrics'), /ECONNREFUSED/);
@@ -148,7 +162,7 @@ test('/metrics shows each queue: jobs by state, consumers, counters; valid for p
   process.env.PM_HOME = ctx.home; // the library's queue() finds the daemon through PM_HOME
   const { queue } = require('..');
   const port = await freePort();
-  ctx.ok(['metrics', '--port', String(port)]);
+  const token = metricsToken(ctx.ok(['metrics', '--port', String(port)]));
   const q = queue('mq');
   t.after(() => q.close());
   for (let i = 0; i < 5; i++) await q.push({ i });
@@ -160,7 +174,7 @@ test('/metrics shows each queue: jobs by state, consumers, counters; valid for p
   await first.ack();
   const body = await waitFor(
     async () => {
-      const b = (await get(port, '/metrics')).body;
+      const b = (await get(port, '/metrics', token)).body;
       return /pm_native_queue_acked\{queue="mq"\} 1/.test(b) && /state="in_flight"\} 1/.test(b) && b;
     },
     { message: 'the queue in /metrics' },
@@ -173,5 +187,18 @@ test('/metrics shows each queue: jobs by state, consumers, counters; valid for p
   line('pm_native_queue_pushed', 'queue="mq"', 6);
   const check = promtool(body);
   assert.equal(check.status, 0, `promtool check metrics: ${check.stdout}${check.stderr}`);
+  ctx.ok(['metrics', '--off']);
+});
+
+test('pm metrics --no-token serves /metrics open, with a warning; the dashboard refuses it', async () => {
+  const port = await freePort();
+  const r = ctx.ok(['metrics', '--port', String(port), '--no-token']);
+  assert.match(r.stdout, /served without a token/);
+  assert.doesNotMatch(r.stdout, /Bearer/);
+  const res = await waitFor(async () => (await get(port, '/metrics')).status === 200, { message: 'open /metrics' });
+  assert.ok(res);
+  const d = ctx.pm(['dashboard', '--no-token']);
+  assert.notEqual(d.status, 0);
+  assert.match(d.stderr, /the dashboard acts on the apps and always wants its token/);
   ctx.ok(['metrics', '--off']);
 });

@@ -298,9 +298,9 @@ test('secrets are masked wherever a person reads them; the app and jlist get the
   assert.ok(!ls.includes('hunter2pw'));
 
   const metricsPort = await freePort();
-  ctx.ok(['metrics', '--port', String(metricsPort)]);
+  const metricsToken = /Bearer ([0-9a-f]{32})/.exec(ctx.ok(['metrics', '--port', String(metricsPort)]).stdout)[1];
   const metrics = await waitFor(async () => {
-    const r = await get(`http://127.0.0.1:${metricsPort}/metrics`).catch(() => null);
+    const r = await get(`http://127.0.0.1:${metricsPort}/metrics?token=${metricsToken}`).catch(() => null);
     return r && r.status === 200 && r.body;
   }, { message: '/metrics' });
   assertMasked('/metrics', metrics);

@@ -56,14 +56,14 @@ async function measure(pid, seconds) {
     const quiet = await measure(pid, Math.min(20, SECONDS));
     console.log(`nobody watching: daemon CPU ${quiet.cpu.toFixed(2)}% of one core, RSS ${(quiet.rss / 1024).toFixed(1)} MiB`);
 
-    pm(['metrics', '--port', '18611']);
+    const metricsToken = /Bearer ([0-9a-f]{32})/.exec(pm(['metrics', '--port', '18611']))[1];
     const url = new URL(pm(['dashboard', '--port', '18612']).trim());
     spawnSync('tmux', [...TMUX, 'new-session', '-d', '-x', '120', '-y', '40', `env PM_HOME='${home}' '${BIN}' monit`]);
     stop.push(() => spawnSync('tmux', [...TMUX, 'kill-server']));
     // The dashboard's event stream, read as a browser would.
     const sse = http.get(`${url.origin}/api/events?token=${url.searchParams.get('token')}`, (res) => res.resume());
     stop.push(() => sse.destroy());
-    const scrape = setInterval(() => http.get('http://127.0.0.1:18611/metrics', (res) => res.resume()).on('error', () => {}), 1000);
+    const scrape = setInterval(() => http.get(`http://127.0.0.1:18611/metrics?token=${metricsToken}`, (res) => res.resume()).on('error', () => {}), 1000);
     stop.push(() => clearInterval(scrape));
     await sleep(3000);
     const watched = await measure(pid, SECONDS);

@@ -21,6 +21,25 @@ pub struct ServeArgs {
     /// Stop serving.
     #[arg(long, conflicts_with_all = ["port"])]
     pub off: bool,
+    /// `pm metrics` only: serve /metrics to anyone who can reach it, without a token.
+    #[arg(long = "no-token")]
+    pub no_token: bool,
+}
+
+/// The service's token, kept across runs (a scrape config holds it), new when there is none;
+/// unset when the service stops or is asked to run open.
+fn token(s: &mut Settings, what: &str, keep: bool) -> anyhow::Result<Option<String>> {
+    let key = format!("{PM_NATIVE}:{what}_token");
+    if !keep {
+        s.unset(&key)?;
+        return Ok(None);
+    }
+    let token = match s.get(&key)?.and_then(|v| v.as_str()) {
+        Some(t) if t.len() >= 32 => t.to_string(),
+        _ => uuid::Uuid::new_v4().simple().to_string(),
+    };
+    s.set(&key, &token)?;
+    Ok(Some(token))
 }
 
 fn configure(
@@ -64,32 +83,32 @@ fn url_host(host: &str) -> String {
 }
 
 pub fn metrics(home: &Home, a: ServeArgs, out: &Out) -> anyhow::Result<i32> {
-    let s = configure(home, "metrics", &a, 9209)?;
+    let mut s = configure(home, "metrics", &a, 9209)?;
+    let token = token(&mut s, "metrics", !a.off && !a.no_token)?;
     save_and_apply(home, &s)?;
     if a.off {
         out.line("[PM2] Prometheus metrics no longer served");
-    } else {
-        out.line(format!(
-            "[PM2] Prometheus metrics on http://{}:{}/metrics",
-            url_host(&a.host),
-            a.port.unwrap_or(9209)
-        ));
+        return Ok(0);
+    }
+    out.line(format!(
+        "[PM2] Prometheus metrics on http://{}:{}/metrics",
+        url_host(&a.host),
+        a.port.unwrap_or(9209)
+    ));
+    match token {
+        // Printed even with --silent: without it the endpoint cannot be scraped.
+        Some(t) => println!("[PM2] scrape with the header Authorization: Bearer {t} (Prometheus: authorization: {{ credentials: {t} }})"),
+        None => out.line("[PM2][WARN] served without a token: anyone who reaches the port reads every app's name and figures"),
     }
     Ok(0)
 }
 
 pub fn dashboard(home: &Home, a: ServeArgs, out: &Out) -> anyhow::Result<i32> {
-    let mut s = configure(home, "dashboard", &a, 9615)?;
-    let key = format!("{PM_NATIVE}:dashboard_token");
-    let token = match s.get(&key)?.and_then(|v| v.as_str()) {
-        Some(t) if !a.off && t.len() >= 32 => t.to_string(),
-        _ => uuid::Uuid::new_v4().simple().to_string(),
-    };
-    if a.off {
-        s.unset(&key)?;
-    } else {
-        s.set(&key, &token)?;
+    if a.no_token {
+        bail!("--no-token: the dashboard acts on the apps and always wants its token");
     }
+    let mut s = configure(home, "dashboard", &a, 9615)?;
+    let token = token(&mut s, "dashboard", !a.off)?.unwrap_or_default();
     save_and_apply(home, &s)?;
     if a.off {
         out.line("[PM2] Dashboard no longer served");

@@ -19,7 +19,7 @@ const LOG_FLUSH: Duration = Duration::from_millis(250);
 const LIST_EVERY: Duration = Duration::from_secs(1);
 
 /// Compares in time independent of where the strings differ.
-fn same_token(given: &str, want: &str) -> bool {
+pub(super) fn same_token(given: &str, want: &str) -> bool {
     if want.is_empty() || given.len() != want.len() {
         return false;
     }
@@ -30,7 +30,9 @@ fn same_token(given: &str, want: &str) -> bool {
         == 0
 }
 
-fn token_of(req: &Request) -> &str {
+/// `?token=` or `Authorization: Bearer` (what Prometheus sends with `authorization:` in a
+/// scrape config).
+pub(super) fn token_of(req: &Request) -> &str {
     if let Some(t) = req.param("token") {
         return t;
     }

@@ -195,17 +195,27 @@ async fn accept(listener: TcpListener, me: Weak<Daemon>, svc: Service, token: Op
         let token = token.clone();
         tokio::spawn(async move {
             match svc {
-                Service::Metrics => metrics_connection(stream, d).await,
+                Service::Metrics => metrics_connection(stream, d, token).await,
                 Service::Dashboard => dashboard::connection(stream, d, token).await,
             }
         });
     }
 }
 
-async fn metrics_connection(mut stream: TcpStream, d: Arc<Daemon>) {
+async fn metrics_connection(mut stream: TcpStream, d: Arc<Daemon>, token: Arc<str>) {
     let Some(req) = http::read_request(&mut stream).await else {
         return;
     };
+    // No token: served open, as `pm metrics --no-token` asked.
+    if !token.is_empty() && !dashboard::same_token(dashboard::token_of(&req), &token) {
+        return http::respond(
+            &mut stream,
+            401,
+            "text/plain",
+            b"a valid token is needed: Authorization: Bearer <token> (pm metrics prints it)\n",
+        )
+        .await;
+    }
     if req.method != "GET" && req.method != "HEAD" {
         return http::respond(&mut stream, 405, "text/plain", b"GET only\n").await;
     }
