@@ -39,7 +39,7 @@ pub async fn serve(listener: UnixListener, daemon: Arc<Daemon>) {
 fn allowed(stream: &UnixStream) -> bool {
     let me = nix::unistd::geteuid().as_raw();
     let why = match stream.peer_cred() {
-        Ok(c) if permits(c.uid(), me) => return true,
+        Ok(c) if crate::sys::user::may_connect(c.uid(), me) => return true,
         Ok(c) => format!(
             "uid {} (pid {})",
             c.uid(),
@@ -58,10 +58,6 @@ fn allowed(stream: &UnixStream) -> bool {
         );
     }
     false
-}
-
-fn permits(peer: u32, me: u32) -> bool {
-    peer == me || peer == 0
 }
 
 /// At most one refusal line a second, so another user knocking in a loop cannot fill the disk
@@ -181,15 +177,6 @@ async fn stream_events(mut stream: UnixStream, daemon: Arc<Daemon>) {
 
 #[cfg(test)]
 mod tests {
-    #[test]
-    fn only_the_daemons_user_and_root_are_let_in() {
-        assert!(super::permits(1000, 1000));
-        assert!(super::permits(0, 1000), "root");
-        assert!(super::permits(0, 0));
-        assert!(!super::permits(1001, 1000));
-        assert!(!super::permits(1000, 0), "a root daemon serves root only");
-    }
-
     #[test]
     fn refusals_are_logged_at_most_once_a_second() {
         let r = super::Refusals {

@@ -182,7 +182,7 @@ enum Drained {
 fn peer_allowed(conn: &OwnedFd) -> bool {
     let me = nix::unistd::geteuid().as_raw();
     match sock::getsockopt(conn, sock::sockopt::PeerCredentials) {
-        Ok(c) if c.uid() == me || c.uid() == 0 => true,
+        Ok(c) if crate::sys::user::may_connect(c.uid(), me) => true,
         Ok(c) => {
             elog!(
                 "fd keeper: refused a connection from uid {} (pid {})",

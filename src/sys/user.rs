@@ -110,8 +110,26 @@ pub fn become_(id: &Identity) -> std::io::Result<()> {
     Ok(())
 }
 
+/// Who may connect to the daemon's unix sockets (`rpc.sock`, `keeper.sock`): its own user and
+/// root, by the kernel's word (`SO_PEERCRED`).
+pub fn may_connect(peer: u32, me: u32) -> bool {
+    peer == me || peer == 0
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn only_the_daemons_user_and_root_may_connect() {
+        assert!(super::may_connect(1000, 1000));
+        assert!(super::may_connect(0, 1000), "root");
+        assert!(super::may_connect(0, 0));
+        assert!(!super::may_connect(1001, 1000));
+        assert!(
+            !super::may_connect(1000, 0),
+            "a root daemon serves root only"
+        );
+    }
+
     use super::*;
 
     #[test]
