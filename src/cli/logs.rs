@@ -77,15 +77,19 @@ impl Highlight {
     }
 }
 
-fn stamp(format: Option<&str>) -> Option<String> {
-    format.map(|f| {
-        chrono::Local::now()
-            .format(&crate::logs::pump::moment_to_chrono(f))
-            .to_string()
-    })
+/// The current time in a format already turned from moment.js's tokens into chrono's (once
+/// per stream, not per line).
+fn stamp(chrono_format: &str) -> String {
+    chrono::Local::now().format(chrono_format).to_string()
 }
 
-fn emit(src: &Source, line: &str, a: &LogsArgs, width: Option<usize>, hl: &Highlight) {
+struct Style {
+    /// `--timestamp`, in chrono's tokens.
+    stamp: Option<String>,
+    highlight: Highlight,
+}
+
+fn emit(src: &Source, line: &str, a: &LogsArgs, width: Option<usize>, st: &Style) {
     if a.raw {
         if src.is_err {
             eprintln!("{line}");
@@ -94,10 +98,12 @@ fn emit(src: &Source, line: &str, a: &LogsArgs, width: Option<usize>, hl: &Highl
         }
         return;
     }
-    let stamp = stamp(a.timestamp.as_deref())
-        .map(|s| s + " ")
+    let stamp = st
+        .stamp
+        .as_deref()
+        .map(|f| stamp(f) + " ")
         .unwrap_or_default();
-    println!("{}{stamp}{}", prefix(src, width), hl.apply(line));
+    println!("{}{stamp}{}", prefix(src, width), st.highlight.apply(line));
 }
 
 pub fn logs(home: &Home, a: LogsArgs) -> anyhow::Result<i32> {
@@ -119,7 +125,13 @@ pub fn logs(home: &Home, a: LogsArgs) -> anyhow::Result<i32> {
             }
         }
     };
-    let hl = Highlight::new(&a);
+    let st = Style {
+        stamp: a
+            .timestamp
+            .as_deref()
+            .map(crate::logs::pump::moment_to_chrono),
+        highlight: Highlight::new(&a),
+    };
     let label = a.target.clone().unwrap_or_else(|| "all".into());
     // As pm2: no header when no old lines are asked for, and "processes" for all of them.
     if a.lines > 0 {
@@ -135,7 +147,7 @@ pub fn logs(home: &Home, a: LogsArgs) -> anyhow::Result<i32> {
         }
         println!("{} last {} lines:", s.path.display(), a.lines);
         for line in tail::last_lines(&s.path, a.lines).unwrap_or_default() {
-            emit(s, &line, &a, None, &hl);
+            emit(s, &line, &a, None, &st);
         }
         println!();
     }
@@ -147,7 +159,7 @@ pub fn logs(home: &Home, a: LogsArgs) -> anyhow::Result<i32> {
     loop {
         for (s, f) in srcs.iter().zip(follows.iter_mut()) {
             for line in f.poll() {
-                emit(s, &line, &a, width, &hl);
+                emit(s, &line, &a, width, &st);
             }
         }
         std::thread::sleep(Duration::from_millis(100));
@@ -162,6 +174,7 @@ fn bus_stream(home: &Home, a: &LogsArgs) -> anyhow::Result<i32> {
         target == "all" || l.process.name == target || l.process.pm_id.to_string() == target
     };
     let hl = Highlight::new(a);
+    let format_stamp = crate::logs::pump::moment_to_chrono("YYYY-MM-DD-HH:mm:ssZZ");
     let mut client = Client::connect(home)?;
     client.call_ok(&Request::Subscribe)?;
     loop {
@@ -200,7 +213,7 @@ fn bus_stream(home: &Home, a: &LogsArgs) -> anyhow::Result<i32> {
             continue;
         }
         for text in line.data.split('\n').filter(|t| !t.is_empty()) {
-            let when = stamp(Some("YYYY-MM-DD-HH:mm:ssZZ")).unwrap_or_default();
+            let when = stamp(&format_stamp);
             println!(
                 "timestamp={when} app={} id={} type={} message={}",
                 line.process.name,
