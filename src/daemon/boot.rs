@@ -37,7 +37,7 @@ pub async fn up(daemon: &Daemon, opts: &Options) {
         // What READY announces is known to a successor: a daemon killed right after it must
         // not leave the restored apps for the next one to start a second time.
         if opts.keep {
-            super::live::write(daemon);
+            super::live::save(daemon).await;
         }
     }
     opts.notify.ready();

@@ -246,6 +246,8 @@ struct Key {
     /// Probe results change on every probe, but only apps with probes have any.
     health: Option<Value>,
     log_error: Option<String>,
+    /// Asked while the first instances launch, so it can arrive after their first view.
+    node_version: Option<String>,
     status: Status,
     pm_uptime: i64,
     restart_time: u32,
@@ -262,6 +264,7 @@ impl Key {
             restart_reason: info.restart_reason,
             health: info.health.as_ref().map(|h| h.to_json()),
             log_error: info.log_error.clone(),
+            node_version: info.node_version.clone(),
             status: info.status,
             pm_uptime: info.pm_uptime,
             restart_time: info.restart_time,
@@ -277,6 +280,7 @@ impl Key {
             && self.restart_reason == info.restart_reason
             && self.health == info.health.as_ref().map(|h| h.to_json())
             && self.log_error == info.log_error
+            && self.node_version == info.node_version
             && self.status == info.status
             && self.pm_uptime == info.pm_uptime
             && self.restart_time == info.restart_time

@@ -116,6 +116,11 @@ pub async fn run(
         (home.root.join(PRELOAD_FILE), PRELOAD),
         (home.serve_file(), SERVE),
     ] {
+        // A daemon starting over the same binary finds them written: rewriting (an fsync
+        // each) would only delay its first answer.
+        if std::fs::read(&path).is_ok_and(|old| old == text.as_bytes()) {
+            continue;
+        }
         // Code apps load, no secret in it: readable, for apps run as another user too.
         if let Err(e) = crate::config::paths::write_atomic_mode(&path, text.as_bytes(), 0o644) {
             elog!("cannot write {}: {e}", path.display());

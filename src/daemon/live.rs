@@ -58,6 +58,9 @@ struct LiveState {
     service: u32,
     next_id: u32,
     last_worker_id: u32,
+    /// Each distinct environment once: the instances of one start share theirs, and a whole
+    /// environment (a few kB) per instance made the file grow with the fleet many times over.
+    envs: Vec<Env>,
     procs: Vec<LiveProc>,
     handles: Vec<HandleRecord>,
 }
@@ -69,7 +72,10 @@ struct LiveProc {
     name: String,
     namespace: String,
     spec: AppSpec,
+    /// The environment inline (files written before `envs`), or empty with `env_of` set.
     env: Env,
+    /// Its index in [`LiveState::envs`].
+    env_of: Option<usize>,
     instance: u32,
     unique_id: String,
     interpreter: String,
@@ -106,13 +112,22 @@ fn status_of(s: &str) -> Status {
 }
 
 impl LiveProc {
+    /// The record of `i`, its environment inline.
+    #[cfg(test)]
     fn of(i: &ProcInfo) -> LiveProc {
+        let mut p = LiveProc::without_env(i);
+        p.env = (*i.env).clone();
+        p
+    }
+
+    fn without_env(i: &ProcInfo) -> LiveProc {
         LiveProc {
             pm_id: i.pm_id,
             name: i.name.clone(),
             namespace: i.namespace.clone(),
             spec: (*i.spec).clone(),
-            env: (*i.env).clone(),
+            env: Env::new(),
+            env_of: None,
             instance: i.instance,
             unique_id: i.unique_id.clone(),
             interpreter: i.launch.interpreter.clone(),
@@ -137,13 +152,19 @@ impl LiveProc {
         }
     }
 
-    fn into_info(self) -> ProcInfo {
+    /// `envs`: the file's shared environments, each made once, so adopted instances share
+    /// theirs again.
+    fn into_info(self, envs: &[Arc<Env>]) -> ProcInfo {
+        let env = match self.env_of.and_then(|i| envs.get(i)) {
+            Some(shared) => shared.clone(),
+            None => Arc::new(self.env),
+        };
         ProcInfo {
             pm_id: self.pm_id,
             name: self.name,
             namespace: self.namespace,
             spec: Arc::new(self.spec),
-            env: Arc::new(self.env),
+            env,
             instance: self.instance,
             unique_id: self.unique_id,
             launch: Launch {
@@ -181,13 +202,82 @@ fn path(d: &Daemon) -> PathBuf {
     d.ctx.home.live_state()
 }
 
-/// Writes the live state now.
-pub fn write(d: &Daemon) {
+/// Writes the file on a thread of its own, in the order the snapshots were taken: a rename
+/// over the old file can wait tens of milliseconds for the disk while fifty apps start, and
+/// neither the runtime's thread nor the blocking pool (busy with those spawns) may wait for it.
+#[derive(Default)]
+pub struct Writer {
+    taken: std::sync::atomic::AtomicU64,
+    written: Arc<std::sync::Mutex<u64>>,
+    jobs: std::sync::Mutex<Option<std::sync::mpsc::Sender<Job>>>,
+}
+
+type Job = (PathBuf, u64, Vec<u8>, tokio::sync::oneshot::Sender<()>);
+
+impl Writer {
+    /// Writes `bytes`, snapshot number `seq`, unless a later snapshot is already on disk.
+    fn put(written: &std::sync::Mutex<u64>, path: &std::path::Path, seq: u64, bytes: &[u8]) {
+        let mut written = written.lock().unwrap_or_else(|p| p.into_inner());
+        if seq < *written {
+            return;
+        }
+        match crate::config::paths::write_private_with(path, bytes, false) {
+            Ok(()) => *written = seq,
+            Err(e) => elog!("cannot write {}: {e}", path.display()),
+        }
+    }
+
+    /// Queues a write for the writer thread, started on first use; the receiver fires once it
+    /// is done. Without a thread (none could be started) the write happens here.
+    fn queue(&self, job: Job) {
+        let mut jobs = self.jobs.lock().unwrap_or_else(|p| p.into_inner());
+        if jobs.is_none() {
+            let (tx, rx) = std::sync::mpsc::channel::<Job>();
+            let written = self.written.clone();
+            let started = std::thread::Builder::new()
+                .name("live-writer".into())
+                .stack_size(64 * 1024)
+                .spawn(move || {
+                    for (path, seq, bytes, done) in rx {
+                        Writer::put(&written, &path, seq, &bytes);
+                        let _ = done.send(());
+                    }
+                });
+            if started.is_ok() {
+                *jobs = Some(tx);
+            }
+        }
+        let job = match jobs.as_ref() {
+            Some(tx) => match tx.send(job) {
+                Ok(()) => return,
+                Err(std::sync::mpsc::SendError(job)) => job,
+            },
+            None => job,
+        };
+        let (path, seq, bytes, done) = job;
+        Writer::put(&self.written, &path, seq, &bytes);
+        let _ = done.send(());
+    }
+}
+
+/// The state as it is now, numbered for [`Writer::put`].
+fn snapshot(d: &Daemon) -> Option<(u64, Vec<u8>)> {
+    let mut envs: Vec<Arc<Env>> = Vec::new();
     let procs: Vec<LiveProc> = d
         .registry()
         .all()
         .iter()
-        .map(|i| i.peek(LiveProc::of))
+        .map(|i| {
+            i.peek(|info| {
+                let mut p = LiveProc::without_env(info);
+                let at = envs.iter().position(|e| Arc::ptr_eq(e, &info.env));
+                p.env_of = Some(at.unwrap_or_else(|| {
+                    envs.push(info.env.clone());
+                    envs.len() - 1
+                }));
+                p
+            })
+        })
         .collect();
     let state = LiveState {
         daemon_pid: std::process::id(),
@@ -195,15 +285,38 @@ pub fn write(d: &Daemon) {
         service: u32::from(under_service()),
         next_id: d.registry().next_id(),
         last_worker_id: d.ctx.primary.last_worker_id(),
+        envs: envs.iter().map(|e| (**e).clone()).collect(),
         procs,
         handles: d.ctx.primary.records(),
     };
-    let written = serde_json::to_vec(&state)
-        .map_err(std::io::Error::other)
-        .and_then(|bytes| crate::config::paths::write_private_with(&path(d), &bytes, false));
-    if let Err(e) = written {
-        elog!("cannot write {}: {e}", path(d).display());
+    let seq = d
+        .live_writer
+        .taken
+        .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    match serde_json::to_vec(&state) {
+        Ok(bytes) => Some((seq, bytes)),
+        Err(e) => {
+            elog!("cannot write {}: {e}", path(d).display());
+            None
+        }
     }
+}
+
+/// Writes the live state now, on this thread (start-up and hand-over, where nothing else runs).
+pub fn write(d: &Daemon) {
+    if let Some((seq, bytes)) = snapshot(d) {
+        Writer::put(&d.live_writer.written, &path(d), seq, &bytes);
+    }
+}
+
+/// Writes the live state now, on the writer's thread (see [`Writer`]), and waits until it is.
+pub async fn save(d: &Daemon) {
+    let Some((seq, bytes)) = snapshot(d) else {
+        return;
+    };
+    let (done, written) = tokio::sync::oneshot::channel();
+    d.live_writer.queue((path(d), seq, bytes, done));
+    let _ = written.await;
 }
 
 /// The writer: once after start, then on each change, at most once per [`DEBOUNCE`]: the first
@@ -212,7 +325,7 @@ pub fn write(d: &Daemon) {
 pub async fn run(d: Arc<Daemon>) {
     let handles = d.ctx.primary.changed();
     loop {
-        write(&d);
+        save(&d).await;
         let wrote = tokio::time::Instant::now();
         tokio::select! {
             _ = d.ctx.live.notified() => {}
@@ -289,6 +402,7 @@ pub fn adopt(d: &Daemon) -> Found {
         }
         return Found::NothingRuns;
     }
+    let envs: Vec<Arc<Env>> = state.envs.into_iter().map(Arc::new).collect();
     d.registry().resume_ids(state.next_id);
     d.ctx.primary.resume_ids(state.last_worker_id);
     for rec in state.handles {
@@ -310,7 +424,7 @@ pub fn adopt(d: &Daemon) -> Found {
             Some((pid, start, fds)) => (Some(pid), Some(start), fds),
             None => (p.pid, p.start_ticks, BTreeMap::new()),
         };
-        let mut info = p.into_info();
+        let mut info = p.into_info(&envs);
         let id = info.pm_id;
         let live = match (pid, start) {
             (Some(pid), Some(start))
@@ -407,10 +521,10 @@ mod tests {
             out: Some("/l/web-out.log".into()),
             ..Default::default()
         }
-        .into_info();
+        .into_info(&[]);
         let text = serde_json::to_string(&LiveProc::of(&info)).expect("serialise");
         let back: LiveProc = serde_json::from_str(&text).expect("parse");
-        let again = back.into_info();
+        let again = back.into_info(&[]);
         assert_eq!(
             (again.pm_id, again.pid, again.start_ticks, again.worker_id),
             (4, Some(1234), Some(987_654), Some(9))
@@ -420,6 +534,28 @@ mod tests {
         assert_eq!(again.spec.script, "/srv/app.js");
         assert_eq!(again.env.get("PORT"), Some(&Value::from("3000")));
         assert_eq!(again.paths.out, Some(PathBuf::from("/l/web-out.log")));
+    }
+
+    #[test]
+    fn instances_sharing_an_environment_are_read_back_sharing_it() {
+        let state: LiveState = serde_json::from_str(
+            r#"{"envs":[{"PORT":"1"}],"procs":[{"pm_id":0,"env_of":0},{"pm_id":1,"env_of":0},
+                {"pm_id":2,"env":{"PORT":"2"}}]}"#,
+        )
+        .expect("parse");
+        let envs: Vec<Arc<Env>> = state.envs.into_iter().map(Arc::new).collect();
+        let infos: Vec<ProcInfo> = state
+            .procs
+            .into_iter()
+            .map(|p| p.into_info(&envs))
+            .collect();
+        assert!(Arc::ptr_eq(&infos[0].env, &infos[1].env));
+        assert_eq!(infos[1].env.get("PORT"), Some(&Value::from("1")));
+        assert_eq!(
+            infos[2].env.get("PORT"),
+            Some(&Value::from("2")),
+            "an inline environment (an older file) still reads"
+        );
     }
 
     #[test]

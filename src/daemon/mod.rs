@@ -47,6 +47,8 @@ pub struct Daemon {
     views: Mutex<jlist::Views>,
     /// Code metrics, `/metrics` and the dashboard (see [`observe`]).
     observe: observe::Observe,
+    /// Orders the writes of `live.json` (see [`live::save`]).
+    live_writer: live::Writer,
 }
 
 impl Daemon {
@@ -79,11 +81,21 @@ impl Daemon {
             settings_changed: Notify::new(),
             views: Mutex::new(Default::default()),
             observe: Default::default(),
+            live_writer: Default::default(),
         }
     }
 
     fn registry(&self) -> std::sync::MutexGuard<'_, Registry> {
         self.registry.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The version of a Node interpreter, if it was asked already.
+    fn known_node_version(&self, program: &str) -> Option<String> {
+        self.node_versions
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(program)
+            .cloned()
     }
 
     /// The version of a Node interpreter, without the `v`, asked once per interpreter.

@@ -63,46 +63,72 @@ pub struct Keeper {
     inner: Option<Arc<Inner>>,
 }
 
+/// A keeper being started (see [`Keeper::start`]).
+type Pending = std::thread::JoinHandle<io::Result<OwnedFd>>;
+
 struct Inner {
     /// The home, to start another keeper should this one go (killed by hand).
     home: PathBuf,
-    conn: Mutex<OwnedFd>,
+    /// None while one is being started, or when starting it failed.
+    conn: Mutex<Option<OwnedFd>>,
+    pending: Mutex<Option<Pending>>,
+    /// Starting the keeper failed: the daemon goes on without one.
+    failed: AtomicBool,
     /// Set on a hand-over: the daemon exits without stopping its apps, and what its tasks do on
     /// the way out (dropping children, closing sockets) must not reach the keeper.
     frozen: AtomicBool,
 }
 
 impl Keeper {
-    /// Connects to the home's keeper, starting one (`<exe> keeper`, detached) when none answers.
-    /// On failure the daemon runs without one: apps then do not survive its death.
+    /// Connects to the home's keeper, or starts one (`<exe> keeper`, detached) when none
+    /// answers. Starting one takes a few milliseconds that a cold `pm start` would wait for,
+    /// so it goes on on a thread of its own: the first use waits for it, by when it is
+    /// usually up. On failure the daemon runs without one: apps then do not outlive it.
     pub fn start(home: &Path) -> Keeper {
-        match open(home) {
-            Ok(conn) => Keeper::with(home.to_path_buf(), conn),
-            Err(e) => {
-                elog!("fd keeper: {e}; apps will not outlive this daemon");
-                Keeper::default()
-            }
+        let path = socket_path(home);
+        if let Ok(conn) = connect(&path) {
+            return Keeper::with(home.to_path_buf(), Some(conn), None);
+        }
+        let owned = home.to_path_buf();
+        match std::thread::Builder::new()
+            .name("keeper-start".into())
+            .spawn(move || open(&owned))
+        {
+            Ok(pending) => Keeper::with(home.to_path_buf(), None, Some(pending)),
+            Err(e) => match open(home) {
+                Ok(conn) => Keeper::with(home.to_path_buf(), Some(conn), None),
+                Err(e2) => {
+                    elog!("fd keeper: {e2} (no thread to start it: {e}); apps will not outlive this daemon");
+                    Keeper::default()
+                }
+            },
         }
     }
 
     /// Connects to a keeper already listening on `path`.
     pub fn connect(path: &Path) -> io::Result<Keeper> {
         let home = path.parent().unwrap_or(Path::new("/")).to_path_buf();
-        Ok(Keeper::with(home, connect(path)?))
+        Ok(Keeper::with(home, Some(connect(path)?), None))
     }
 
-    fn with(home: PathBuf, conn: OwnedFd) -> Keeper {
+    fn with(home: PathBuf, conn: Option<OwnedFd>, pending: Option<Pending>) -> Keeper {
         Keeper {
             inner: Some(Arc::new(Inner {
                 home,
                 conn: Mutex::new(conn),
+                pending: Mutex::new(pending),
+                failed: AtomicBool::new(false),
                 frozen: AtomicBool::new(false),
             })),
         }
     }
 
+    /// Whether a keeper holds this daemon's descriptors (one being started counts once up).
     pub fn is_enabled(&self) -> bool {
-        self.inner.is_some()
+        self.inner.as_deref().is_some_and(|i| {
+            drop(i.conn());
+            !i.failed.load(Ordering::SeqCst)
+        })
     }
 
     /// Keeps duplicates of `fds` (kind, descriptor) under `owner`.
@@ -112,12 +138,15 @@ impl Keeper {
         let raw: Vec<RawFd> = fds.iter().map(|(_, fd)| fd.as_raw_fd()).collect();
         let header = format!("put\n{owner}\n{}", kinds.join(" "));
         let mut conn = inner.conn();
-        let sent = send(&conn, header.as_bytes(), &raw).or_else(|e| {
+        let Some(fd) = conn.as_ref() else { return };
+        let sent = send(fd, header.as_bytes(), &raw).or_else(|e| {
             // The keeper went (killed by hand): another keeps what is handed over from now
             // on; what the first one held is lost.
             elog!("fd keeper: {e}; starting another");
-            *conn = open(&inner.home)?;
-            send(&conn, header.as_bytes(), &raw)
+            let fresh = open(&inner.home)?;
+            let sent = send(&fresh, header.as_bytes(), &raw);
+            *conn = Some(fresh);
+            sent
         });
         if let Err(e) = sent {
             elog!("fd keeper: cannot hand over {owner}: {e}");
@@ -127,7 +156,9 @@ impl Keeper {
     /// Closes what the keeper holds under `owner` (the child exited, the socket was released).
     pub fn forget(&self, owner: &str) {
         let Some(inner) = self.live() else { return };
-        let _ = send(&inner.conn(), format!("forget\n{owner}").as_bytes(), &[]);
+        if let Some(fd) = inner.conn().as_ref() {
+            let _ = send(fd, format!("forget\n{owner}").as_bytes(), &[]);
+        }
     }
 
     /// Everything the keeper holds; it keeps its copies until told to forget them.
@@ -135,11 +166,14 @@ impl Keeper {
         let Some(inner) = self.inner.as_ref() else {
             return Ok(Vec::new());
         };
-        let conn = inner.conn();
-        send(&conn, b"take", &[])?;
+        let guard = inner.conn();
+        let Some(conn) = guard.as_ref() else {
+            return Err(io::Error::other("no keeper could be started"));
+        };
+        send(conn, b"take", &[])?;
         let mut out = Vec::new();
         loop {
-            let (header, mut fds) = recv(&conn)?;
+            let (header, mut fds) = recv(conn)?;
             let mut lines = header.split('\n');
             match lines.next() {
                 Some("end") => return Ok(out),
@@ -170,7 +204,9 @@ impl Keeper {
     /// Every app was stopped on purpose: the keeper has nothing left to keep and exits.
     pub fn bye(&self) {
         if let Some(inner) = self.live() {
-            let _ = send(&inner.conn(), b"bye", &[]);
+            if let Some(fd) = inner.conn().as_ref() {
+                let _ = send(fd, b"bye", &[]);
+            }
         }
     }
 
@@ -182,8 +218,28 @@ impl Keeper {
 }
 
 impl Inner {
-    fn conn(&self) -> std::sync::MutexGuard<'_, OwnedFd> {
-        self.conn.lock().unwrap_or_else(|p| p.into_inner())
+    /// The connection, once the keeper being started (if any) is up.
+    fn conn(&self) -> std::sync::MutexGuard<'_, Option<OwnedFd>> {
+        let mut conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
+        let pending = self
+            .pending
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
+        if let Some(pending) = pending {
+            match pending.join() {
+                Ok(Ok(fd)) => *conn = Some(fd),
+                Ok(Err(e)) => {
+                    elog!("fd keeper: {e}; apps will not outlive this daemon");
+                    self.failed.store(true, Ordering::SeqCst);
+                }
+                Err(_) => {
+                    elog!("fd keeper: its start failed; apps will not outlive this daemon");
+                    self.failed.store(true, Ordering::SeqCst);
+                }
+            }
+        }
+        conn
     }
 }
 

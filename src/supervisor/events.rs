@@ -15,6 +15,12 @@ pub struct Event {
 impl Task {
     /// A `process:event` (`start`, `online`, `exit`, `stop`, ...) with the instance's state.
     pub(super) fn publish(&self, event: &str) {
+        self.ctx.live.notify_one();
+        // Nobody listening (the usual case): no event to build. Fifty apps starting publish a
+        // hundred, each allocating on the loop while spawning threads fork.
+        if self.ctx.bus.receiver_count() == 0 {
+            return;
+        }
         let data = self.with_info(|i| {
             json!({ "event": event, "at": now_ms(), "process": {
                 "name": i.name, "pm_id": i.pm_id, "namespace": i.namespace, "status": i.status.as_str(),
@@ -25,6 +31,5 @@ impl Task {
             channel: "process:event".into(),
             data,
         });
-        self.ctx.live.notify_one();
     }
 }

@@ -46,7 +46,7 @@ impl Daemon {
             // Written before the answer: an app the caller has heard of is known to a
             // successor even if this daemon dies at once (the writer task would take a turn).
             if self.ctx.keeper.is_enabled() {
-                crate::daemon::live::write(self);
+                crate::daemon::live::save(self).await;
             }
         }
         match answer {

@@ -168,12 +168,22 @@ pub(super) async fn start_apps(
         }
         prepared.push(p);
     }
+    let every = created.clone();
     // `autostart: false` registers the app and leaves it stopped, as pm2 does.
     let (held, to_launch): (Vec<_>, Vec<_>) = created
         .into_iter()
         .partition(|i| i.peek(|s| s.spec.autostart == Some(false)));
-    let mut launched = d.each(to_launch, Control::Start).await?;
+    // `node --version` (pm2's `node_version`) is asked while the apps launch, not before: on
+    // a cold start it is the one interpreter run the first app would otherwise wait for.
+    let launching = d.each(to_launch, Control::Start);
+    let (launched, ()) = tokio::join!(launching, node_versions(d, &every, &env));
+    let mut launched = launched?;
     launched.extend(held.iter().map(|i| i.snapshot()));
+    for p in &mut launched {
+        if p.node_version.is_none() {
+            p.node_version = d.known_node_version(&p.launch.program);
+        }
+    }
     launched.sort_by_key(|p| p.pm_id);
     Ok(prepared
         .into_iter()
@@ -186,6 +196,28 @@ pub(super) async fn start_apps(
             }
         })
         .collect())
+}
+
+/// Asks each Node interpreter of `created` its version (once per interpreter and daemon) and
+/// records it in the instances that lack it.
+async fn node_versions(d: &Daemon, created: &[supervisor::Instance], env: &crate::protocol::Env) {
+    let path_var = env.get("PATH").and_then(Value::as_str);
+    let mut asked: Vec<String> = Vec::new();
+    for inst in created {
+        let program = inst.peek(|i| {
+            (i.launch.is_node && i.node_version.is_none()).then(|| i.launch.program.clone())
+        });
+        let Some(program) = program else { continue };
+        if !asked.contains(&program) {
+            d.node_version(&program, path_var).await;
+            asked.push(program.clone());
+        }
+        let version = d.known_node_version(&program);
+        let mut info = inst.info.lock().unwrap_or_else(|p| p.into_inner());
+        if info.node_version.is_none() {
+            info.node_version = version;
+        }
+    }
 }
 
 /// What `start` did with one app: restarted its stopped instances, or created new ones that
@@ -260,8 +292,9 @@ async fn start_app(
         .filter(|n| !n.is_empty())
         .unwrap_or_else(|| "default".into());
     let version = crate::daemon::jlist::package_version(&spec.script);
+    // Known once any app of this interpreter started; else asked while they launch.
     let node_version = match launch.is_node {
-        true => d.node_version(&launch.program, path_var.as_deref()).await,
+        true => d.known_node_version(&launch.program),
         false => None,
     };
     let multi = mode == ExecMode::Cluster || count > 1;
