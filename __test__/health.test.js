@@ -7,7 +7,7 @@ const { test, after } = require('node:test');
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const path = require('node:path');
-const { makeCtx, waitFor } = require('./helpers');
+const { makeCtx, waitFor, isAlive } = require('./helpers');
 const { freePort, get, loadLoop } = require('./http-helpers');
 
 const ctx = makeCtx();
@@ -182,6 +182,59 @@ test('an sd_notify app is online only after READY=1 and restarted when its watch
   console.log(`# watchdog detection: ${latency} ms after the last ping stopped (bound 1000 ms + one ping interval 200 ms)`);
   assert.ok(latency <= 1000 + 200 + 1000, `restarted ${latency} ms after pings stopped`);
   ctx.ok(['delete', 'notifier']);
+});
+
+// A forking service as systemd's Type=notify knows them: the started process forks the real
+// server, which names itself with MAINPID=, and the parent exits once it has.
+const FORKING_APP = `
+import os, socket, sys, time
+addr = os.environ['NOTIFY_SOCKET']
+child = os.fork()
+if child:
+    sent = 'main-sent-%d' % child
+    while not os.path.exists(sent):
+        time.sleep(0.02)
+    sys.exit(0)
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.sendto(('READY=1\\nMAINPID=%d' % os.getpid()).encode(), addr)
+open('main-sent-%d' % os.getpid(), 'w').close()
+while True:
+    time.sleep(1)
+`;
+
+test('MAINPID=: the named process is followed as the app once the started one exits', async () => {
+  ctx.write('forking.py', FORKING_APP);
+  const r = startFile('forking.json', [{ name: 'forking', script: 'forking.py', cwd: ctx.apps, notify: true }]);
+  assert.equal(r.status, 0, r.stderr);
+  const started = await waitFor(() => one('forking').pid > 0 && one('forking'), { message: 'forking spawned' });
+  ctx.track(started.pid);
+  // The parent exits 0 once its child has sent MAINPID; the app stays online under the child.
+  const followed = await waitFor(
+    () => {
+      const p = one('forking');
+      return !isAlive(started.pid) && p.pid > 0 && p.pid !== started.pid && p;
+    },
+    { timeout: 10000, message: 'the main pid is followed' },
+  );
+  ctx.track(followed.pid);
+  assert.ok(fs.existsSync(path.join(ctx.apps, `main-sent-${followed.pid}`)), 'the followed pid is the one that sent MAINPID');
+  assert.equal(followed.pm2_env.status, 'online');
+  assert.equal(followed.pm2_env.restart_time, 0, 'the parent leaving is no restart');
+  // Its end is the app's end: restarted by the policy, and the new launch is followed too.
+  process.kill(followed.pid, 'SIGKILL');
+  const again = await waitFor(
+    () => {
+      const p = one('forking');
+      return p.pm2_env.restart_time === 1 && p.pid > 0 && p.pid !== followed.pid && fs.existsSync(path.join(ctx.apps, `main-sent-${p.pid}`)) && p;
+    },
+    { timeout: 10000, message: 'restarted and followed again' },
+  );
+  ctx.track(again.pid);
+  // A stop reaches the followed process.
+  ctx.ok(['stop', 'forking']);
+  await waitFor(() => !isAlive(again.pid), { timeout: 5000, message: 'the followed process stopped' });
+  assert.equal(one('forking').pm2_env.status, 'stopped');
+  ctx.ok(['delete', 'forking']);
 });
 
 test('an app that writes nothing for no_output_timeout is restarted with reason no_output', async () => {

@@ -19,6 +19,9 @@ pub struct Child {
     /// subreaper), so it cannot be waited for, only watched through its pidfd.
     inner: Option<std::process::Child>,
     pid: u32,
+    /// Its process group: its own, or, for a followed main process, the group of the one that
+    /// named it.
+    pgid: u32,
     /// The pidfd until the first wait registers it with the runtime (spawning may happen on a
     /// thread without one); `None` on kernels without pidfd, which are polled instead.
     pidfd: Option<OwnedFd>,
@@ -32,6 +35,7 @@ impl Child {
         Child {
             inner: Some(inner),
             pid,
+            pgid: pid,
             pidfd: open_pidfd(pid),
             exited: None,
         }
@@ -44,9 +48,18 @@ impl Child {
         Ok(Child {
             inner: None,
             pid,
+            pgid: pid,
             pidfd: Some(pidfd),
             exited: None,
         })
+    }
+
+    /// The process a forking app names its main one (systemd's `MAINPID=`), in the app's
+    /// process group `pgid`: watched as an adopted one is (it is not this process's child).
+    pub fn follow(pid: u32, pgid: u32) -> io::Result<Child> {
+        let mut c = Child::adopt(pid)?;
+        c.pgid = pgid;
+        Ok(c)
     }
 
     /// Whether this child was adopted rather than spawned here.
@@ -58,9 +71,9 @@ impl Child {
         self.pid
     }
 
-    /// The child leads its own process group, so this is also the group's id.
+    /// The app's process group: a spawned child leads its own.
     pub fn pgid(&self) -> Pid {
-        Pid::from_raw(self.pid as i32)
+        Pid::from_raw(self.pgid as i32)
     }
 
     pub fn take_stdin(&mut self) -> Option<ChildStdin> {

@@ -60,11 +60,11 @@ pub async fn stop_scoped(
     scope: Scope,
 ) -> io::Result<ExitStatus> {
     let pgid = child.pgid();
+    let main = Pid::from_raw(child.pid() as i32);
     let send = |sig: Signal| {
         let _ = match scope {
             Scope::Group => killpg(pgid, sig),
-            // The main process leads its group, so its pid is the group id.
-            Scope::Main => kill(Pid::from_raw(pgid.as_raw()), sig),
+            Scope::Main => kill(main, sig),
         };
     };
     if let Some(sig) = signal {

@@ -6,7 +6,8 @@
 //! Understood: `READY=1` (ready, as `process.send('ready')`), `WATCHDOG=1` (a ping; with
 //! `watchdog_sec` a missed one restarts the app), `WATCHDOG=trigger` (restart now),
 //! `STATUS=...` (shown by `pm describe`), `STOPPING=1` (the app is leaving: its silence is no
-//! fault), `MAINPID=` (recorded and shown). Anything else is ignored, as systemd does.
+//! fault), `MAINPID=` (shown, and followed once the started process exits: see
+//! `Task::follow_main_pid`). Anything else is ignored, as systemd does.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};

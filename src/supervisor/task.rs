@@ -176,7 +176,11 @@ impl Task {
             let ready_deadline = self.running.as_ref().and_then(|r| r.ready_deadline);
             tokio::select! {
                 event = child_event(&mut self.running) => match event {
-                    ChildEvent::Exit(status) => self.on_exit(status),
+                    ChildEvent::Exit(status) => {
+                        if !self.follow_main_pid() {
+                            self.on_exit(status);
+                        }
+                    }
                     ChildEvent::Verdict(v) => self.on_verdict(v).await,
                 },
                 _ = until(self.restart_at) => {
@@ -291,6 +295,42 @@ impl Task {
     }
 
     /// The child exited on its own: pm2's restart policy decides what comes next.
+    /// A forking app (systemd's `Type=notify` with `MAINPID=`): when the process that was
+    /// started exits after naming another of its group as the main one, that one is the app
+    /// from now on, as systemd tracks it. True when it is followed; its exit is then the app's.
+    fn follow_main_pid(&mut self) -> bool {
+        let main = self.with_info(|i| i.health.as_ref().and_then(|h| h.main_pid));
+        let Some(r) = self.running.as_mut() else {
+            return false;
+        };
+        let (old, pgid) = (r.child.pid(), r.child.pgid());
+        let Some(main) = main.filter(|m| *m != old) else {
+            return false;
+        };
+        // systemd takes a main pid from its service's cgroup only; here, from the app's group.
+        if nix::unistd::getpgid(Some(nix::unistd::Pid::from_raw(main as i32))) != Ok(pgid) {
+            return false;
+        }
+        let Ok(child) = crate::process::Child::follow(main, pgid.as_raw() as u32) else {
+            return false;
+        };
+        r.child = child;
+        self.ctx.sampler.forget(old);
+        let ticks = crate::sys::proc::start_time(main);
+        let (pid_file, name) = self.with_info(|i| {
+            i.pid = Some(main);
+            i.start_ticks = ticks;
+            (i.paths.pid.clone(), i.shown_name())
+        });
+        let _ = crate::config::paths::write_replace(&pid_file, main.to_string().as_bytes(), false);
+        elog!(
+            "[{}] {name}: pid {old} exited; following its MAINPID {main}",
+            super::now_ms()
+        );
+        self.ctx.live.notify_one();
+        true
+    }
+
     fn on_exit(&mut self, status: std::io::Result<std::process::ExitStatus>) {
         let Some(running) = self.running.take() else {
             return;
