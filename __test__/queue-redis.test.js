@@ -1,72 +1,18 @@
 'use strict';
-// The Redis transport of queue(): each test runs its own redis-server on 127.0.0.1 (a free
-// port, a temp dir, no persistence) and kills it by pid.
+// The Redis transport of queue(): each test runs its own redis-server (redis-helpers.js).
 
-const { test, after } = require('node:test');
+const { test } = require('node:test');
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
-const os = require('node:os');
-const net = require('node:net');
 const path = require('node:path');
-const { spawn, spawnSync } = require('node:child_process');
+const { spawn } = require('node:child_process');
 const { waitFor, isAlive } = require('./helpers');
 
 const ROOT = path.resolve(__dirname, '..');
 const { queue } = require('..');
 const Redis = require('ioredis');
 
-const REDIS = spawnSync('sh', ['-c', 'command -v redis-server'], { encoding: 'utf8' }).stdout.trim();
-const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'pm-redis-'));
-const started = new Set();
-after(() => {
-  for (const c of started) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
-  fs.rmSync(tmp, { recursive: true, force: true });
-});
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-    s.on('error', reject);
-  });
-}
-
-/** Starts redis-server on `port` (a free one if not given); resolves once it answers PING. */
-async function startRedis(port) {
-  assert.ok(REDIS, 'redis-server is installed (.ci/run installs it)');
-  port = port || (await freePort());
-  const dir = fs.mkdtempSync(path.join(tmp, 'r-'));
-  const child = spawn(REDIS, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], { stdio: 'ignore' });
-  started.add(child);
-  const url = `redis://127.0.0.1:${port}`;
-  await waitFor(
-    async () => {
-      const c = new Redis(url, { lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0 });
-      c.on('error', () => {});
-      try {
-        await c.connect();
-        return (await c.ping()) === 'PONG';
-      } catch {
-        return false;
-      } finally {
-        c.disconnect();
-      }
-    },
-    { message: `redis-server on ${port}` },
-  );
-  return {
-    url,
-    port,
-    child,
-    async stop() {
-      child.kill('SIGKILL');
-      await waitFor(() => child.exitCode !== null || child.signalCode !== null, { message: 'redis-server died' });
-    },
-  };
-}
+const { tmp, started, freePort, startRedis } = require('./redis-helpers');
 
 const CONSUMER = path.join(tmp, 'consumer.js');
 fs.writeFileSync(

@@ -52,6 +52,8 @@ class Pool extends EventEmitter {
     this.completed = 0;
     this._filename = filename;
     const { size, maxQueue, retry, concurrency, queue, ...forkOptions } = options;
+    // A pool inside a queue-consumer app: its workers are the pool's, not consumers themselves.
+    if (process.env.PM_QUEUE || (forkOptions.env && forkOptions.env.PM_QUEUE)) forkOptions.env = { ...(forkOptions.env || process.env), PM_QUEUE: undefined };
     // Restarted natively, at once and for ever (a crash loop at start-up is caught by
     // MAX_START_FAILURES). maxQueue 0: nothing sent to a dead worker waits for its successor,
     // since the pool re-runs those tasks itself and they would otherwise run twice.
@@ -202,8 +204,7 @@ class Pool extends EventEmitter {
       // Stop taking jobs first (those held and not started go back to the queue), let the
       // running ones finish and be acked, then close as usual.
       this._consumerClosing = this._consumer
-        .close()
-        .then(() => this._consumer.done)
+        .drain()
         .then(() => this._queueObject.close())
         .then(() => this.close());
       return this._consumerClosing;

@@ -195,11 +195,20 @@ class RedisConsumer {
     this._takers = [];
     this._closed = false;
     this._failed = null;
+    this._draining = null;
+    this._onIdle = null;
     // Its own connection for the blocking moves; commands go on the queue's shared one.
     this._blocking = makeClient(queue.url, queue.options);
     this._wake = null;
     this._timers = [];
-    this._loop = this._run().catch((e) => this._fail(e));
+    let counted;
+    this.consuming = new Promise((resolve, reject) => (counted = { resolve, reject }));
+    this.consuming.catch(() => {});
+    this._counted = counted;
+    this._loop = this._run().catch((e) => {
+      counted.reject(e);
+      this._fail(e);
+    });
   }
 
   async _run() {
@@ -210,6 +219,7 @@ class RedisConsumer {
       await q.client.multi().sadd(k.consumers, this.id).set(`${k.ready}:hb:${this.id}`, '1', 'PX', HEARTBEAT_TTL_MS).exec();
     };
     await beat();
+    this._counted.resolve();
     const every = (ms, fn) => {
       const t = setInterval(() => fn().catch(() => {}), ms);
       this._timers.push(t);
@@ -218,7 +228,7 @@ class RedisConsumer {
     every(SWEEP_MS, () => q._sweep());
     every(DELAY_POLL_MS, () => q.client.qdue(k.delayed, k.ready, Date.now()));
     await q._sweep();
-    while (!this._closed) {
+    while (!this._closed && !this._draining) {
       if (this._held >= this.concurrency) {
         await new Promise((r) => (this._wake = r));
         continue;
@@ -237,7 +247,7 @@ class RedisConsumer {
         }
         await this._deliverAll(batch);
       } catch (e) {
-        if (this._closed) break;
+        if (this._closed || this._draining) break;
         // Redis went away: wait for it (reconnecting with backoff) and carry on.
         await new Promise((r) => setTimeout(r, 100));
       }
@@ -256,6 +266,7 @@ class RedisConsumer {
       if (q.options.mode === 'list') return { raw, data: v, id: raw };
       return { raw, data: v && typeof v === 'object' && 'd' in v ? v.d : v, id: v && v.id !== undefined ? String(v.id) : raw };
     });
+    if (this._draining) return this._release(raws); // moved just before the drain stopped the loop
     let counts = [];
     if (q.options.mode !== 'list') counts = await q.client.hmget(q.keys.attempts, ...jobs.map((j) => j.id));
     jobs.forEach((j, i) => {
@@ -278,6 +289,7 @@ class RedisConsumer {
         this._wake = null;
         w();
       }
+      if (this._held <= 0 && this._onIdle) this._onIdle();
     };
     try {
       let n;
@@ -311,8 +323,34 @@ class RedisConsumer {
   next() {
     if (this._ready.length) return Promise.resolve({ value: this._ready.shift(), done: false });
     if (this._failed) return Promise.reject(this._failed);
-    if (this._closed) return Promise.resolve({ value: undefined, done: true });
+    if (this._closed || this._draining) return Promise.resolve({ value: undefined, done: true });
     return new Promise((resolve, reject) => this._takers.push({ resolve, reject }));
+  }
+
+  /** Puts jobs moved into this consumer's list but never started back at the head, unattempted. */
+  async _release(raws) {
+    const k = this.queue.keys;
+    await Promise.all(raws.map((raw) => this.queue.client.qmove(this._proc, k.ready, k.attempts, raw, '', '1').catch(() => {})));
+  }
+
+  /** As the local consumer's drain(): stop taking, give back the unstarted, finish the rest, close. */
+  drain() {
+    if (this._draining) return this._draining;
+    this._draining = (async () => {
+      for (const t of this._takers) t.resolve({ value: undefined, done: true });
+      this._takers = [];
+      const unstarted = this._ready;
+      this._ready = [];
+      if (this._wake) this._wake();
+      this._blocking.disconnect(); // ends a BLMOVE waiting for a job
+      await this._loop.catch(() => {});
+      this._held -= unstarted.length;
+      await this._release(unstarted.map((j) => j._raw));
+      if (this._held > 0 && !this._closed) await new Promise((r) => (this._onIdle = r));
+      this._onIdle = null;
+      await this.close();
+    })();
+    return this._draining;
   }
 
   /** Stops consuming; the jobs this consumer held and did not settle go back to the queue. */
@@ -322,6 +360,7 @@ class RedisConsumer {
     for (const t of this._takers) t.resolve({ value: undefined, done: true });
     this._takers = [];
     this._ready = [];
+    if (this._onIdle) this._onIdle();
     for (const t of this._timers) clearInterval(t);
     if (this._wake) this._wake();
     this._blocking.disconnect();

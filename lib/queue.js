@@ -229,10 +229,14 @@ class Consumer {
     this._takers = []; // next() calls waiting for a job
     this._closed = false;
     this._pendingAcks = new Map(); // 'ack' | nack key → { ids, waiters, fields }
+    this._held = 0; // delivered on this session and not yet settled
+    this._draining = null; // drain()'s promise, once asked
+    this._onIdle = null; // resolves drain() when _held reaches 0
     this._backoff = RECONNECT_MIN_MS;
     // A first connection that fails is the caller's error (no daemon binary, a bad home...);
-    // later ones are retried with backoff.
-    this._connect().catch((e) => {
+    // later ones are retried with backoff. `consuming` resolves once the daemon counts it.
+    this.consuming = this._connect();
+    this.consuming.catch((e) => {
       this._failed = e;
       this._closed = true;
       for (const t of this._takers) t.reject(e);
@@ -245,6 +249,8 @@ class Consumer {
     if (this._closed) return s.close();
     this._session = s;
     s.on('jobs', (_q, jobs) => {
+      if (this._draining) return this._release(s, jobs.map((d) => d.id)); // sent before our cancel
+      this._held += jobs.length;
       for (const d of jobs) this._deliver(new Job(this, d));
     });
     s.on('close', () => this._lost(s));
@@ -258,7 +264,9 @@ class Consumer {
     if (s !== this._session) return;
     this._session = null;
     this._ready = [];
-    if (this._closed) return;
+    this._held = 0; // the daemon took them back
+    this._idle();
+    if (this._closed || this._draining) return;
     const retry = () => {
       if (this._closed) return;
       this._connect().catch(() => {
@@ -292,13 +300,19 @@ class Consumer {
       // Everything settled in this turn goes as one request.
       setImmediate(() => {
         this._pendingAcks.delete(key);
+        const settled = () => {
+          if (s === this._session) this._held -= p.ids.length;
+          this._idle();
+        };
         s.request(kind, `"ids":[${p.ids.join(',')}]${fields ? ',' + fields : ''}`).then(
           (r) => {
             const missed = new Set(r.missed || []);
             for (const [id, res] of p.waiters) res(!missed.has(id));
+            settled();
           },
           () => {
             for (const res of p.waiters.values()) res(false);
+            settled();
           },
         );
       });
@@ -309,9 +323,45 @@ class Consumer {
 
   next() {
     if (this._ready.length) return Promise.resolve({ value: this._ready.shift(), done: false });
-    if (this._closed) return Promise.resolve({ value: undefined, done: true });
+    if (this._closed || this._draining) return Promise.resolve({ value: undefined, done: true });
     if (this._failed) return Promise.reject(this._failed);
     return new Promise((resolve, reject) => this._takers.push({ resolve, reject }));
+  }
+
+  /** Gives jobs this consumer was handed but never started back to the queue, unattempted. */
+  _release(s, ids) {
+    if (!ids.length || s.closed) return;
+    s.request('cancel', `"queue":${JSON.stringify(this.queue.name)},"release":[${ids.join(',')}]`).catch(() => {});
+  }
+
+  _idle() {
+    if (this._held <= 0 && this._onIdle) this._onIdle();
+  }
+
+  /**
+   * Stops taking jobs and finishes the ones in hand, then closes: the iterator ends, jobs
+   * delivered but not yet taken from it go back to the queue (not counted as an attempt),
+   * and the promise resolves once every job taken has been acked or nacked. This is how a
+   * consumer stops for a reload or a scale-down without losing a job or running one twice.
+   */
+  drain() {
+    if (this._draining) return this._draining;
+    this._draining = (async () => {
+      for (const t of this._takers) t.resolve({ value: undefined, done: true });
+      this._takers = [];
+      const unstarted = this._ready.map((j) => j.id);
+      this._ready = [];
+      const s = this._session;
+      if (s && !s.closed) {
+        this._held -= unstarted.length;
+        // Answered after the deliveries the daemon made before it: those are released above.
+        await s.request('cancel', `"queue":${JSON.stringify(this.queue.name)},"release":[${unstarted.join(',')}]`).catch(() => {});
+        if (this._held > 0 && s === this._session) await new Promise((r) => (this._onIdle = r));
+      }
+      this._onIdle = null;
+      await this.close();
+    })();
+    return this._draining;
   }
 
   /** Stops consuming; jobs delivered but not acked go back to the queue at once. */
@@ -468,6 +518,8 @@ class Queue {
       await Promise.all(active);
     })();
     c.done = loop;
+    const drain = c.drain.bind(c);
+    c.drain = () => drain().then(() => loop);
     return c;
   }
 

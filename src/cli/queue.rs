@@ -46,6 +46,14 @@ fn ask(home: &Home, op: QueueOp) -> anyhow::Result<QueueReply> {
     }
 }
 
+/// Every queue's counters (`pm describe` shows a consumer app's).
+pub fn stats(home: &Home) -> anyhow::Result<Vec<QueueStats>> {
+    match ask(home, QueueOp::Stats { rid: 1 })? {
+        QueueReply::Stats { queues, .. } => Ok(queues),
+        other => bail!("unexpected answer from the daemon: {other:?}"),
+    }
+}
+
 fn table(headers: &[&str]) -> Table {
     let mut t = Table::new();
     t.load_preset("││──├─┼┤│    ┬┴┌┐└┘")

@@ -68,8 +68,8 @@ pub fn ignored(apps: &[AppSpec]) -> BTreeSet<&'static str> {
 }
 
 /// Keys of an app that are no pm2 option but that pm-native reads: health checks, start order,
-/// chokidar's options, pm2's `port` and `append_env_to_name`, and the pm2 keys for users and
-/// secrets (whatever acts on them).
+/// chokidar's options, pm2's `port` and `append_env_to_name`, the pm2 keys for users and
+/// secrets (whatever acts on them), and the queue an app consumes.
 const NATIVE_KEYS: &[&str] = &[
     "health",
     "liveness",
@@ -86,6 +86,7 @@ const NATIVE_KEYS: &[&str] = &[
     "uid",
     "gid",
     "secrets",
+    "queue",
 ];
 
 /// Keys no table knows, by app, in file order: a typo (`instance: 4`, `max_memory`) would

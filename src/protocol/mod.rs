@@ -28,7 +28,7 @@ pub use update::SpecUpdate;
 pub use view::{Brief, Monit, Pm2Env, ProcView};
 
 /// Bumped whenever a request or response changes shape.
-pub const PROTOCOL_VERSION: u32 = 11;
+pub const PROTOCOL_VERSION: u32 = 12;
 
 /// The package version, which the daemon reports and `pm --version` prints.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -68,6 +68,14 @@ pub enum QueueOp {
         #[serde(default)]
         visibility_ms: Option<u64>,
     },
+    /// Stops this session consuming `queue` and hands back `release` (jobs given but never
+    /// started); it still acks or nacks the jobs it kept. A consumer drains with it.
+    Cancel {
+        rid: u64,
+        queue: String,
+        #[serde(default)]
+        release: Vec<u64>,
+    },
     /// Done with these jobs (they leave the queue).
     Ack { rid: u64, ids: Vec<u64> },
     /// Not done: back to the queue (`requeue`, after `delay_ms`), to the dead-letter queue
@@ -99,6 +107,7 @@ impl QueueOp {
         match self {
             QueueOp::Push { rid, .. }
             | QueueOp::Consume { rid, .. }
+            | QueueOp::Cancel { rid, .. }
             | QueueOp::Ack { rid, .. }
             | QueueOp::Nack { rid, .. }
             | QueueOp::Stats { rid }

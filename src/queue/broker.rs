@@ -427,6 +427,19 @@ impl Actor {
                     missed: Vec::new(),
                 }
             }
+            QueueOp::Cancel {
+                rid,
+                queue,
+                release,
+            } => {
+                check_name(&queue)?;
+                let missed = self.state.cancel(sid, &queue, &release, now);
+                QueueReply::Ok {
+                    rid,
+                    count: release.len() - missed.len(),
+                    missed,
+                }
+            }
             QueueOp::Ack { rid, ids } => {
                 let missed = self.state.ack(sid, &ids, now, records);
                 QueueReply::Ok {

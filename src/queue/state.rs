@@ -392,6 +392,29 @@ impl State {
         }
     }
 
+    /// `sid` stops consuming `queue` (nothing more is delivered to it) and hands back `release`,
+    /// jobs it was given but never started: they are ready again at once, at the head of their
+    /// priority, and their next delivery does not count as another attempt. The session keeps
+    /// the jobs it is still working on and acks them as usual: that is how a consumer drains.
+    /// Returns the ids among `release` it did not hold.
+    pub fn cancel(&mut self, sid: Sid, queue: &str, release: &[u64], now: u64) -> Vec<u64> {
+        if let Some(q) = self.queues.get_mut(queue) {
+            q.consumers.retain(|c| c.sid != sid);
+        }
+        let mut missed = Vec::new();
+        for &id in release {
+            if !self.holds(sid, id) {
+                missed.push(id);
+                continue;
+            }
+            self.give_back(id, now);
+            if let Some(j) = self.jobs.get_mut(&id) {
+                j.attempts = j.attempts.saturating_sub(1);
+            }
+        }
+        missed
+    }
+
     /// A session closed: its consumers go, and every job it held is ready again at once.
     pub fn close(&mut self, sid: Sid, now: u64) -> Vec<String> {
         let held: Vec<u64> = self
@@ -662,6 +685,36 @@ mod tests {
         let d = s.dispatch("q", 0);
         assert_eq!(ids(&d), vec![b[0], a[0], a[1]]);
         assert_eq!(rec.len(), 3);
+    }
+
+    #[test]
+    fn cancel_stops_deliveries_releases_unstarted_jobs_and_keeps_the_rest() {
+        let mut s = State::default();
+        let mut rec = Vec::new();
+        let jobs = (1..=4).map(|i| job(json!(i))).collect();
+        let (a, _) = push(&mut s, "q", jobs, None, 0, &mut rec);
+        s.consume(1, "q", 3, 1000);
+        assert_eq!(ids(&s.dispatch("q", 0)), a[..3].to_vec());
+        // Working on a[0]; a[1] and a[2] were never started.
+        assert_eq!(s.cancel(1, "q", &[a[1], a[2], 99], 10), vec![99]);
+        assert!(s.dispatch("q", 10).is_empty(), "no consumer left");
+        assert_eq!(s.stats(10)[0].consumers, 0);
+        assert_eq!(s.stats(10)[0].in_flight, 1);
+        assert!(
+            s.ack(1, &[a[0]], 20, &mut rec).is_empty(),
+            "still acks what it kept"
+        );
+        s.consume(2, "q", 10, 1000);
+        let d = s.dispatch("q", 30);
+        assert_eq!(
+            ids(&d),
+            vec![a[1], a[2], a[3]],
+            "released jobs first, in order"
+        );
+        assert!(
+            d[0].1.iter().all(|j| j.attempts == 1),
+            "a released job was never attempted"
+        );
     }
 
     #[test]

@@ -23,7 +23,9 @@ pub(super) async fn terminate(
     running: &mut Running,
     disconnect: bool,
 ) -> std::io::Result<std::process::ExitStatus> {
-    let timeout = Duration::from_millis(spec.kill_timeout.unwrap_or(DEFAULT_KILL_TIMEOUT));
+    let timeout = Duration::from_millis(
+        crate::queue::app::kill_timeout(spec).unwrap_or(DEFAULT_KILL_TIMEOUT),
+    );
     let mut deadline = tokio::time::Instant::now() + timeout;
     let mut sent = false;
     if let (true, Some(w)) = (disconnect, running.worker.as_ref()) {

@@ -160,6 +160,13 @@ pub fn child_env(info: &ProcInfo, home: &Path) -> Vec<(String, String)> {
     for (k, v) in pm2 {
         env.insert(k, v);
     }
+    // Checked at start; worker.js's handle() consumes it.
+    if let Ok(Some(q)) = crate::queue::app::parse(&info.spec) {
+        env.insert(
+            crate::queue::app::ENV.into(),
+            Value::String(Value::Object(q.options).to_string()),
+        );
+    }
     if let Some(inc) = info.spec.increment_var.as_deref() {
         let base = env
             .get(inc)

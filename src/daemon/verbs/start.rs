@@ -126,6 +126,7 @@ pub(super) fn check_apps(
             .map_err(|e| Error::invalid(format!("app {}: {e}", spec.resolved_name())))?;
         crate::supervisor::checks::parse(spec)
             .and_then(|_| super::depends::deps(spec).map(|_| ()))
+            .and_then(|()| crate::queue::app::parse(spec).map(drop))
             .map_err(|e| Error::invalid(format!("app {}: {e}", spec.resolved_name())))?;
     }
     Ok(())
