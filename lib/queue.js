@@ -330,8 +330,12 @@ class Consumer {
 
   /** Gives jobs this consumer was handed but never started back to the queue, unattempted. */
   _release(s, ids) {
-    if (!ids.length || s.closed) return;
-    s.request('cancel', `"queue":${JSON.stringify(this.queue.name)},"release":[${ids.join(',')}]`).catch(() => {});
+    if (ids.length && !s.closed) this._cancel(s, ids);
+  }
+
+  /** Ends this consumer's deliveries and releases `ids`; never rejects. */
+  _cancel(s, ids) {
+    return s.request('cancel', `"queue":${JSON.stringify(this.queue.name)},"release":[${ids.join(',')}]`).catch(() => {});
   }
 
   _idle() {
@@ -355,7 +359,7 @@ class Consumer {
       if (s && !s.closed) {
         this._held -= unstarted.length;
         // Answered after the deliveries the daemon made before it: those are released above.
-        await s.request('cancel', `"queue":${JSON.stringify(this.queue.name)},"release":[${unstarted.join(',')}]`).catch(() => {});
+        await this._cancel(s, unstarted);
         if (this._held > 0 && s === this._session) await new Promise((r) => (this._onIdle = r));
       }
       this._onIdle = null;
