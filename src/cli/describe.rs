@@ -66,12 +66,7 @@ fn queue_rows(
     e: &crate::protocol::Pm2Env,
     queues: &[crate::protocol::queue::QueueStats],
 ) -> Vec<(&'static str, String)> {
-    let mut spec = crate::protocol::AppSpec::default();
-    let Some(q) = e.options.get(crate::queue::app::KEY) else {
-        return Vec::new();
-    };
-    spec.extra.insert(crate::queue::app::KEY.into(), q.clone());
-    let Ok(Some(c)) = crate::queue::app::parse(&spec) else {
+    let Ok(Some(c)) = crate::queue::app::parse_value(e.options.get(crate::queue::app::KEY)) else {
         return Vec::new();
     };
     let mut rows = vec![(

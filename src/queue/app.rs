@@ -52,7 +52,12 @@ pub struct Consumer {
 
 /// The app's queue, if it declares one; `Err` is one line naming the field.
 pub fn parse(spec: &AppSpec) -> Result<Option<Consumer>, String> {
-    let mut options = match spec.extra.get(KEY) {
+    parse_value(spec.extra.get(KEY))
+}
+
+/// The same, from the `queue` value alone (as `describe` reads it back from an app's options).
+pub fn parse_value(value: Option<&Value>) -> Result<Option<Consumer>, String> {
+    let mut options = match value {
         None | Some(Value::Null) => return Ok(None),
         Some(Value::String(name)) => {
             let mut m = Map::new();
