@@ -54,29 +54,34 @@ function assertEachOnce(out, n) {
   return log;
 }
 
-async function stats(q) {
-  return q.stats();
+/**
+ * Starts `instances` consumer instances of app `name` on `queueOptions` (work of `workMs` each)
+ * and waits until each consumes. Returns the producer's queue handle and the app's job log.
+ */
+async function startConsumers(name, { instances, queue: queueOptions, workMs }) {
+  const out = path.join(ctx.apps, `${name}.log`);
+  ctx.ok(['start', ecosystem(`${name}.config.js`, { name, instances, queue: queueOptions, env: { OUT: out, WORK_MS: workMs } })]);
+  const q = queue(queueOptions.name, queueOptions.redis ? { redis: queueOptions.redis } : {});
+  await waitFor(async () => (await q.stats()).consumers === instances, { message: `${instances} consumers of ${name}` });
+  return { q, out };
 }
 
 test('consumer instances share a queue, scale up and down, each job once', async () => {
-  const out = path.join(ctx.apps, 'scale.log');
-  ctx.ok(['start', ecosystem('scale.config.js', { name: 'scaler', instances: 2, queue: { name: 'scale', concurrency: 2 }, env: { OUT: out, WORK_MS: 20 } })]);
-  const q = queue('scale');
-  await waitFor(async () => (await stats(q)).consumers === 2, { message: '2 consumers' });
+  const { q, out } = await startConsumers('scaler', { instances: 2, queue: { name: 'scale', concurrency: 2 }, workMs: 20 });
   await Promise.all(Array.from({ length: 60 }, (_, i) => q.push({ i })));
-  await waitFor(async () => (await stats(q)).acked === 60, { timeout: 20000, message: '60 acked' });
+  await waitFor(async () => (await q.stats()).acked === 60, { timeout: 20000, message: '60 acked' });
   const log = assertEachOnce(out, 60);
   assert.equal(new Set(log.map((e) => e.pid)).size, 2, 'both instances took jobs');
 
   ctx.ok(['scale', 'scaler', '4']);
-  await waitFor(async () => (await stats(q)).consumers === 4, { message: '4 consumers after scale up' });
+  await waitFor(async () => (await q.stats()).consumers === 4, { message: '4 consumers after scale up' });
   // Scale down while jobs are in hand: the instances that go finish theirs first.
   await Promise.all(Array.from({ length: 40 }, (_, i) => q.push({ i: 60 + i })));
-  await waitFor(async () => (await stats(q)).acked > 62, { message: 'work under way' });
+  await waitFor(async () => (await q.stats()).acked > 62, { message: 'work under way' });
   ctx.ok(['scale', 'scaler', '1']);
-  await waitFor(async () => (await stats(q)).acked === 100, { timeout: 20000, message: '100 acked' });
+  await waitFor(async () => (await q.stats()).acked === 100, { timeout: 20000, message: '100 acked' });
   assertEachOnce(out, 100);
-  const s = await stats(q);
+  const s = await q.stats();
   assert.equal(s.consumers, 1);
   assert.equal(s.redelivered, 0, 'nothing came back from an instance that was stopped');
   assert.match(ctx.ok(['describe', 'scaler']).stdout, /queue depth +│ 0 ready, 0 delayed, 0 in flight/);
@@ -85,17 +90,14 @@ test('consumer instances share a queue, scale up and down, each job once', async
 });
 
 test('a reload finishes the jobs in hand before the old instances stop: none lost, none twice', async () => {
-  const out = path.join(ctx.apps, 'reload.log');
-  ctx.ok(['start', ecosystem('reload.config.js', { name: 'reloader', instances: 2, queue: { name: 'reload', concurrency: 3 }, env: { OUT: out, WORK_MS: 400 } })]);
-  const q = queue('reload');
-  await waitFor(async () => (await stats(q)).consumers === 2, { message: '2 consumers' });
+  const { q, out } = await startConsumers('reloader', { instances: 2, queue: { name: 'reload', concurrency: 3 }, workMs: 400 });
   const before = ctx.procs('reloader').map((p) => p.pid);
   await Promise.all(Array.from({ length: 30 }, (_, i) => q.push({ i })));
   await waitFor(() => readLog(out).some((e) => e.what === 'start'), { message: 'jobs started' });
   const t0 = Date.now();
   const r = ctx.ok(['reload', 'reloader']);
   assert.match(r.stdout, /\[reloader\]\(0\) ✓/);
-  await waitFor(async () => (await stats(q)).acked === 30, { timeout: 30000, message: '30 acked' });
+  await waitFor(async () => (await q.stats()).acked === 30, { timeout: 30000, message: '30 acked' });
   const log = assertEachOnce(out, 30);
   assert.ok(
     log.some((e) => e.what === 'end' && before.includes(e.pid) && e.t > t0),
@@ -103,7 +105,7 @@ test('a reload finishes the jobs in hand before the old instances stop: none los
   );
   const after = ctx.procs('reloader').map((p) => p.pid);
   assert.equal(after.filter((p) => before.includes(p)).length, 0, 'both instances were replaced');
-  assert.equal((await stats(q)).redelivered, 0);
+  assert.equal((await q.stats()).redelivered, 0);
   ctx.ok(['delete', 'reloader']);
   await q.close();
 });
@@ -129,10 +131,7 @@ test('a bad queue: in an ecosystem entry is one line naming it, and nothing runn
 
 test('a consumer app on Redis reloads without losing or repeating a job', async () => {
   const redis = await startRedis();
-  const out = path.join(ctx.apps, 'redis.log');
-  ctx.ok(['start', ecosystem('redis.config.js', { name: 'redis-consumer', instances: 2, queue: { name: 'rjobs', concurrency: 2, redis: redis.url }, env: { OUT: out, WORK_MS: 300 } })]);
-  const q = queue('rjobs', { redis: redis.url });
-  await waitFor(async () => (await q.stats()).consumers === 2, { message: '2 Redis consumers' });
+  const { q, out } = await startConsumers('redis-consumer', { instances: 2, queue: { name: 'rjobs', concurrency: 2, redis: redis.url }, workMs: 300 });
   await Promise.all(Array.from({ length: 20 }, (_, i) => q.push({ i })));
   await waitFor(() => readLog(out).some((e) => e.what === 'start'), { message: 'jobs started' });
   ctx.ok(['reload', 'redis-consumer']);
