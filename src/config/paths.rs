@@ -69,6 +69,10 @@ impl Home {
     pub fn dump_file(&self) -> PathBuf {
         self.root.join("dump.pm2")
     }
+    /// The daemon-brokered queues (see `queue::journal`).
+    pub fn queue_journal(&self) -> PathBuf {
+        self.root.join("queues.journal")
+    }
 
     /// Creates the home (mode 0700: it holds the control socket) and its sub-folders.
     pub fn ensure(&self) -> std::io::Result<()> {

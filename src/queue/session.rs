@@ -16,7 +16,7 @@ use crate::protocol::{frame, Error, Response};
 const WRITE_BATCH: usize = 1024;
 
 pub async fn serve(stream: UnixStream, home: &Home, first: QueueOp) {
-    let broker = broker(home.root.join("queues.journal"));
+    let broker = broker(home.queue_journal());
     let (tx, mut rx) = mpsc::unbounded_channel::<QueueReply>();
     let sid = broker.open(tx.clone());
     let (mut rd, mut wr) = stream.into_split();

@@ -240,7 +240,7 @@ async fn metrics_connection(mut stream: TcpStream, d: Arc<Daemon>, token: Arc<st
 
 /// The `/metrics` body: every process, from the same views `jlist` shows.
 pub async fn metrics_text(d: &Daemon) -> String {
-    let queues = crate::queue::broker::stats(d.ctx.home.root.join("queues.journal")).await;
+    let queues = crate::queue::broker::stats(d.ctx.home.queue_journal()).await;
     let views = d.render(&d.registry().snapshots());
     prometheus::render(&samples(&views), &prometheus::daemon_sample(), &queues)
 }
