@@ -6,6 +6,7 @@
 
 const { test, after } = require('node:test');
 const assert = require('node:assert/strict');
+const path = require('node:path');
 const { spawnSync } = require('node:child_process');
 const { makeCtx, waitFor } = require('./helpers');
 
@@ -107,6 +108,33 @@ test('SIGINT ends monit (as imonit) and restores the terminal', async () => {
   assert.ok(line, `monit under the pane's shell: ${r.stdout}`);
   process.kill(Number(line.trim().split(/\s+/)[0]), 'SIGINT');
   await restored('s');
+});
+
+test("monit shows a consumer app's queue depth, consumers and rates", async () => {
+  process.env.PM_HOME = ctx.home; // the library's queue() finds this test's daemon
+  const { queue } = require('..');
+  // One job at a time, each held until the test is done: the rest wait, ready.
+  const consumer = ctx.write('consumer.js', `
+require(${JSON.stringify(path.join(__dirname, '..', 'worker.js'))}).handle(() => new Promise(() => {}));
+`);
+  const config = ctx.write('consumer.config.js', `module.exports = { apps: [${JSON.stringify({ name: 'eater', script: consumer, kill_timeout: 500, queue: { name: 'monjobs', concurrency: 1 } })}] };`);
+  ctx.ok(['start', config]);
+  const q = queue('monjobs');
+  await waitFor(async () => (await q.stats()).consumers === 1, { message: 'eater consumes' });
+  for (let i = 0; i < 4; i++) await q.push({ i });
+  startMonit('q');
+  await sees('q', /Processes/, 'the process list');
+  tmux('send-keys', '-t', 'q', '/', 'e', 'a', 't', 'e', 'r', 'Enter');
+  await sees('q', / eater logs /, 'eater selected');
+  await sees('q', /queue\s+monjobs \(concurrency 1\)/, 'the queue it consumes');
+  await sees('q', /queue depth\s+3 ready, 0 delayed, 1 in flight/, 'the depth');
+  await sees('q', /queue consumers\s+1\b/, 'the consumer count');
+  await q.push({ i: 4 });
+  await sees('q', /queue depth\s+4 ready, 0 delayed, 1 in flight/, 'the depth follows a push');
+  tmux('send-keys', '-t', 'q', 'q');
+  await restored('q');
+  await q.close();
+  ctx.ok(['delete', 'eater']);
 });
 
 test('monit without a terminal says so', () => {

@@ -61,53 +61,6 @@ fn code_metrics(m: &serde_json::Map<String, Value>) -> Option<Table> {
     Some(t)
 }
 
-/// A consumer app's queue: what it declared, and the broker's depth and rates for it.
-fn queue_rows(
-    e: &crate::protocol::Pm2Env,
-    queues: &[crate::protocol::queue::QueueStats],
-) -> Vec<(&'static str, String)> {
-    let Ok(Some(c)) = crate::queue::app::parse_value(e.options.get(crate::queue::app::KEY)) else {
-        return Vec::new();
-    };
-    let mut rows = vec![(
-        "queue",
-        format!(
-            "{} (concurrency {}{})",
-            c.name,
-            c.concurrency,
-            if c.redis { ", on Redis" } else { "" }
-        ),
-    )];
-    if c.redis {
-        return rows; // its depth is Redis's: queue(name, { redis }).stats()
-    }
-    let s = queues
-        .iter()
-        .find(|s| s.name == c.name)
-        .cloned()
-        .unwrap_or_default();
-    rows.push((
-        "queue depth",
-        format!(
-            "{} ready, {} delayed, {} in flight",
-            s.ready, s.delayed, s.in_flight
-        ),
-    ));
-    rows.push(("queue consumers", s.consumers.to_string()));
-    rows.push((
-        "queue rates",
-        format!("{} pushed/s, {} acked/s", s.pushed_per_sec, s.acked_per_sec),
-    ));
-    rows.push((
-        "queue totals",
-        format!(
-            "{} pushed, {} acked, {} nacked, {} redelivered",
-            s.pushed, s.acked, s.nacked, s.redelivered
-        ),
-    ));
-    rows
-}
-
 pub fn describe(home: &Home, target: &str) -> anyhow::Result<i32> {
     let found = super::procs(
         home,
@@ -165,7 +118,7 @@ pub fn describe(home: &Home, target: &str) -> anyhow::Result<i32> {
             ("created at", iso(e.created_at)),
         ];
         rows.extend(super::health::rows(e));
-        rows.extend(queue_rows(e, &queues));
+        rows.extend(super::queue::app_rows(e, &queues));
         if let Some(err) = &e.log_error {
             rows.push(("log error", format!("output dropped: {err}")));
         }

@@ -54,6 +54,51 @@ pub fn stats(home: &Home) -> anyhow::Result<Vec<QueueStats>> {
     }
 }
 
+/// A consumer app's queue: what it declared, and the broker's depth and rates for it (shown by
+/// `pm describe` and `pm monit`).
+pub fn app_rows(e: &crate::protocol::Pm2Env, queues: &[QueueStats]) -> Vec<(&'static str, String)> {
+    let Ok(Some(c)) = crate::queue::app::parse_value(e.options.get(crate::queue::app::KEY)) else {
+        return Vec::new();
+    };
+    let mut rows = vec![(
+        "queue",
+        format!(
+            "{} (concurrency {}{})",
+            c.name,
+            c.concurrency,
+            if c.redis { ", on Redis" } else { "" }
+        ),
+    )];
+    if c.redis {
+        return rows; // its depth is Redis's: queue(name, { redis }).stats()
+    }
+    let s = queues
+        .iter()
+        .find(|s| s.name == c.name)
+        .cloned()
+        .unwrap_or_default();
+    rows.push((
+        "queue depth",
+        format!(
+            "{} ready, {} delayed, {} in flight",
+            s.ready, s.delayed, s.in_flight
+        ),
+    ));
+    rows.push(("queue consumers", s.consumers.to_string()));
+    rows.push((
+        "queue rates",
+        format!("{} pushed/s, {} acked/s", s.pushed_per_sec, s.acked_per_sec),
+    ));
+    rows.push((
+        "queue totals",
+        format!(
+            "{} pushed, {} acked, {} nacked, {} redelivered",
+            s.pushed, s.acked, s.nacked, s.redelivered
+        ),
+    ));
+    rows
+}
+
 fn table(headers: &[&str]) -> Table {
     let mut t = Table::new();
     t.load_preset("││──├─┼┤│    ┬┴┌┐└┘")

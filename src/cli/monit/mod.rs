@@ -158,6 +158,11 @@ fn refresh(home: &Home, client: &mut Client, s: &mut State) {
     match client.call_ok(&Request::List) {
         Ok(Response::Procs { procs }) => {
             s.set_procs(procs);
+            s.queues = if s.consumes() {
+                super::queue::stats(home).unwrap_or_default()
+            } else {
+                Vec::new()
+            };
             if !s.daemon_ok {
                 s.daemon_ok = true;
                 s.status.clear();

@@ -3,6 +3,7 @@
 
 use std::collections::{HashMap, VecDeque};
 
+use crate::protocol::queue::QueueStats;
 use crate::protocol::ProcView;
 
 /// Lines kept per process.
@@ -71,6 +72,8 @@ pub struct State {
     /// One line at the bottom: the last action's outcome, or an error.
     pub status: String,
     pub daemon_ok: bool,
+    /// The daemon's queues, asked for only while some app consumes one.
+    pub queues: Vec<QueueStats>,
 }
 
 impl Default for State {
@@ -83,6 +86,7 @@ impl Default for State {
             logs: HashMap::new(),
             status: String::new(),
             daemon_ok: true,
+            queues: Vec::new(),
         }
     }
 }
@@ -119,6 +123,20 @@ impl State {
         if self.current().map(|p| p.pm_id) != self.selected {
             self.selected = self.current().map(|p| p.pm_id);
         }
+    }
+
+    /// Whether any app listed consumes a queue (so its depth is worth asking for).
+    pub fn consumes(&self) -> bool {
+        self.procs
+            .iter()
+            .any(|p| p.pm2_env.options.contains_key(crate::queue::app::KEY))
+    }
+
+    /// The selected app's queue rows, as `pm describe` shows them.
+    pub fn queue_rows(&self) -> Vec<(&'static str, String)> {
+        self.current()
+            .map(|p| crate::cli::queue::app_rows(&p.pm2_env, &self.queues))
+            .unwrap_or_default()
     }
 
     pub fn push_log(&mut self, pm_id: u32, err: bool, text: &str) {

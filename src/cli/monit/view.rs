@@ -46,7 +46,8 @@ pub fn draw(f: &mut Frame, s: &State, now: i64) {
     let list_height = (s.visible().len() as u16 + 3).clamp(4, area.height / 2);
     // Room for every metric of the selected app (two fixed, then its code metrics), keeping
     // at least a few log lines.
-    let metrics = s.current().map_or(0, |p| p.pm2_env.axm_monitor.len()) as u16 + 2;
+    let metrics =
+        (s.current().map_or(0, |p| p.pm2_env.axm_monitor.len()) + s.queue_rows().len()) as u16 + 2;
     let middle_height = (metrics.max(7) + 2).min(area.height.saturating_sub(list_height + 4));
     let rows = Layout::default()
         .direction(Direction::Vertical)
@@ -176,6 +177,12 @@ fn draw_metrics(f: &mut Frame, s: &State, area: Rect) {
             lines.push(Line::from(vec![
                 Span::styled(format!("{k:<24}"), Style::default().fg(Color::Cyan)),
                 Span::raw(format!("{value} {unit}")),
+            ]));
+        }
+        for (k, v) in s.queue_rows() {
+            lines.push(Line::from(vec![
+                Span::styled(format!("{k:<16}"), Style::default().fg(Color::Cyan)),
+                Span::raw(v),
             ]));
         }
     }
