@@ -15,6 +15,8 @@ const { spawn } = require('node:child_process');
 const { makeCtx, waitFor } = require('./helpers');
 
 const ctx = makeCtx();
+process.env.PM_HOME = ctx.home; // the library's queue() finds this test's daemon
+const { queue } = require('..');
 ctx.write('ticker.js', `let i = 0; setInterval(() => console.log('tick ' + ++i), 100);`);
 const artefacts = fs.mkdtempSync(path.join(os.tmpdir(), 'pm-dashboard-'));
 let browser = null;
@@ -146,6 +148,28 @@ test('the page shows the apps live, and its restart button restarts one', async 
   console.log(`# screenshot: ${file}`);
   await evaluate(`document.querySelector('button[data-act="stop"][data-id="0"]').click()`);
   await waitFor(async () => (await evaluate(cell('status'))) === 'stopped', { message: 'stopped on the page', timeout: 15000 });
+
+  // A consumer app: the queues table and the app's detail show the depth, live.
+  const consumer = ctx.write('consumer.js', `
+require(${JSON.stringify(path.join(__dirname, '..', 'worker.js'))}).handle(() => new Promise(() => {}));
+`);
+  const config = ctx.write('consumer.config.js', `module.exports = { apps: [${JSON.stringify({ name: 'eater', script: consumer, kill_timeout: 500, queue: { name: 'dashjobs', concurrency: 1 } })}] };`);
+  ctx.ok(['start', config]);
+  const q = queue('dashjobs');
+  await waitFor(async () => (await q.stats()).consumers === 1, { message: 'eater consumes' });
+  for (let i = 0; i < 3; i++) await q.push({ i });
+  const queueRow = `[...document.querySelectorAll('#queues tr.queue[data-queue="dashjobs"] td')].map((td) => td.textContent).slice(0, 5).join(' ')`;
+  await waitFor(async () => (await evaluate(queueRow)) === 'dashjobs 2 0 1 1', { message: 'the queue in the page: 2 ready, 0 delayed, 1 in flight, 1 consumer', timeout: 15000 });
+  await q.push({ i: 3 });
+  await waitFor(async () => (await evaluate(queueRow)) === 'dashjobs 3 0 1 1', { message: 'the depth follows a push', timeout: 15000 });
+  const eater = ctx.procs('eater')[0].pm_id;
+  await evaluate(`document.querySelector('tr.proc[data-id="${eater}"]').click()`);
+  await waitFor(async () => /queue depth3 ready, 0 delayed, 1 in flight/.test(await evaluate(`document.getElementById('meta').textContent`)), {
+    message: "the consumer's detail shows its queue depth",
+    timeout: 15000,
+  });
+  await q.close();
+  ctx.ok(['delete', 'eater']);
 
   await send('Browser.close').catch(() => {});
 });

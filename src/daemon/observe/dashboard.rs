@@ -1,6 +1,6 @@
-//! The local web dashboard: one embedded page (no CDN, no build step), a JSON list, a log tail,
-//! restart / reload / stop, and a server-sent event stream (the list every second, log lines
-//! as they come). Every path answers 401 without the token `pm dashboard` printed.
+//! The local web dashboard: one embedded page (no CDN, no build step), a JSON list (with the
+//! queues' depth and rates), a log tail, restart / reload / stop, and a server-sent event
+//! stream (the list every second, log lines as they come). Every path answers 401 without the token `pm dashboard` printed.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -66,7 +66,7 @@ pub async fn connection(mut stream: TcpStream, d: Arc<Daemon>, token: Arc<str>) 
             .await
         }
         ("GET", ["api", "list"]) => {
-            let body = list_json(&d).to_string();
+            let body = list_json(&d).await.to_string();
             d.request_done();
             http::respond(&mut stream, 200, "application/json", body.as_bytes()).await
         }
@@ -98,12 +98,22 @@ fn brief(v: &ProcView) -> Value {
         "pid": v.pid, "cpu": v.monit.cpu, "memory": v.monit.memory,
         "restarts": e.restart_time, "pm_uptime": e.pm_uptime, "mode": e.exec_mode.as_str(),
         "interpreter": e.exec_interpreter, "metrics": e.axm_monitor,
+        "queue": crate::queue::app::parse_value(e.options.get(crate::queue::app::KEY))
+            .ok()
+            .flatten()
+            .map(|c| json!({ "name": c.name, "concurrency": c.concurrency, "redis": c.redis })),
     })
 }
 
-fn list_json(d: &Daemon) -> Value {
+/// The list, and the daemon's queues (depth, consumers, rates) when there are any.
+async fn list_json(d: &Daemon) -> Value {
+    let queues = crate::queue::broker::stats(d.ctx.home.queue_journal()).await;
     let views = d.render(&d.registry().snapshots());
-    json!({ "at": crate::sys::clock::now_ms(), "procs": views.iter().map(brief).collect::<Vec<_>>() })
+    json!({
+        "at": crate::sys::clock::now_ms(),
+        "procs": views.iter().map(brief).collect::<Vec<_>>(),
+        "queues": queues,
+    })
 }
 
 fn tail(d: &Daemon, id: &str) -> Value {
@@ -169,7 +179,7 @@ async fn events(mut stream: TcpStream, d: Arc<Daemon>) {
     loop {
         tokio::select! {
             _ = list_tick.tick() => {
-                let body = list_json(&d).to_string();
+                let body = list_json(&d).await.to_string();
                 d.request_done();
                 if http::sse_event(&mut stream, "list", &body).await.is_err() {
                     return;
