@@ -187,6 +187,16 @@ child.send({ ping: 42 });
   await waitFor(() => !isAlive(m.pid), { message: `the forked child ${m.pid} to be gone` });
 });
 
+test('the installed pm deploy finds the deploy script it ships (host localhost runs it here)', () => {
+  const srv = path.join(work, 'srv');
+  fs.mkdirSync(path.join(srv, 'current'), { recursive: true });
+  const config = path.join(project, 'deploy.config.js');
+  fs.writeFileSync(config, `module.exports = { apps: [], deploy: { local: { host: 'localhost', repo: 'unused', ref: 'origin/main', path: ${JSON.stringify(srv)} } } };`);
+  const r = ok('npx', ['--offline', 'pm', 'deploy', 'deploy.config.js', 'local', 'exec', 'pwd']);
+  assert.match(r.stdout, new RegExp(`^${srv}/current$`, 'm'));
+  assert.match(r.stdout, /--> Success/);
+});
+
 test('npx pm kill ends the daemon and the app', async () => {
   const daemon = ctx.daemonPid();
   assert.ok(isAlive(daemon), 'the daemon runs');

@@ -242,6 +242,12 @@ pub enum Cmd {
     Startup(super::startup::StartupArgs),
     /// Remove what `pm startup` installed.
     Unstartup(super::startup::StartupArgs),
+    /// Deploy over ssh + git from an ecosystem file's `deploy` section (pm deploy help).
+    #[command(disable_help_flag = true)]
+    Deploy {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true, num_args = 0..)]
+        args: Vec<String>,
+    },
     /// Run apps in the foreground as a container's main process (pm2-runtime; see `pm runtime --help`).
     #[command(disable_help_flag = true)]
     Runtime {

@@ -6,6 +6,7 @@ pub mod args;
 mod attach;
 pub mod client;
 mod conf;
+mod deploy;
 mod describe;
 mod dump;
 mod health;
@@ -210,6 +211,7 @@ fn run(cmd: Cmd, out: &Out) -> anyhow::Result<i32> {
         Cmd::Logs(a) => logs::logs(&home, a),
         Cmd::Attach { pm_id, separator } => attach::attach(&home, &pm_id, separator.as_deref()),
         Cmd::Monit => monit::monit(&home),
+        Cmd::Deploy { args } => deploy::deploy(args),
         Cmd::Metrics(a) => observe::metrics(&home, a, out),
         Cmd::Dashboard(a) => observe::dashboard(&home, a, out),
         Cmd::Flush { target, .. } => actions::flush(&home, target, out),

@@ -12,7 +12,7 @@ use serde_json::Value;
 use super::error::{one_line, EcosystemError};
 
 /// `$PM_NODE` if set, else `node` from `PATH`.
-pub(super) fn node_binary() -> OsString {
+pub fn node_binary() -> OsString {
     std::env::var_os("PM_NODE")
         .filter(|v| !v.is_empty())
         .unwrap_or_else(|| OsString::from("node"))

@@ -40,6 +40,7 @@ use crate::protocol::AppSpec;
 
 pub use error::EcosystemError;
 pub use format::is_config_file;
+pub use js::node_binary;
 pub use keys::is_option_key;
 pub use templates::{sample, sample_simple};
 
@@ -68,6 +69,14 @@ pub fn load(
         .unwrap_or_else(|| PathBuf::from("/"));
     let value = format::read(&abs, &origin)?;
     from_value(value, &base_dir, env_name, only, &origin)
+}
+
+/// The whole document of an ecosystem file, as JSON, before any app is read (`pm deploy` takes
+/// its `deploy` section from it).
+pub fn read_document(path: &Path) -> Result<Value, EcosystemError> {
+    let abs = absolute(path);
+    let origin = abs.display().to_string();
+    format::read(&abs, &origin)
 }
 
 /// Parses apps from an already-read JSON value: used by `pm start -` (JSON on stdin; pass
