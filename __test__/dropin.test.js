@@ -154,7 +154,10 @@ test('restart and start apply new options: --node-args (null clears), --name ren
   assert.ok(cmd.includes('--max-old-space-size=64'), cmd.join(' '));
   c.ok(['reload', 'opts', '--node-args=null']);
   [p] = await c.online('opts');
-  assert.deepEqual(p.pm2_env.node_args, []);
+  // pm2 drops the key, so prettylist no longer shows it.
+  assert.equal('node_args' in p.pm2_env, false);
+  assert.doesNotMatch(c.ok(['prettylist']).stdout, /node_args/);
+  assert.ok(!fs.readFileSync(`/proc/${p.pid}/cmdline`, 'utf8').includes('--max-old-space-size'), 'the process runs without them');
   // A start of a word that names the app restarts it with the start's flags.
   c.ok(['start', 'opts', '--node-args=--no-deprecation']);
   await waitFor(() => c.procs('opts')[0]?.pm2_env.node_args[0] === '--no-deprecation', { message: 'start <name> applied --node-args' });

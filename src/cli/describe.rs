@@ -105,7 +105,10 @@ pub fn describe(home: &Home, target: &str) -> anyhow::Result<i32> {
             ("out log path", or_na(&e.pm_out_log_path)),
             ("pid path", or_na(&e.pm_pid_path)),
             ("interpreter", or_na(&e.exec_interpreter)),
-            ("interpreter args", text(&e.node_args.clone().into())),
+            (
+                "interpreter args",
+                text(&e.node_args.clone().unwrap_or_default().into()),
+            ),
             ("script id", p.pm_id.to_string()),
             ("exec cwd", or_na(&e.pm_cwd)),
             ("exec mode", e.exec_mode.as_str().into()),

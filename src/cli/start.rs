@@ -182,6 +182,8 @@ pub fn spec_update(c: &ChangeArgs) -> anyhow::Result<SpecUpdate> {
             "null" | "" => Vec::new(),
             n => words::split(n).map_err(|e| anyhow!("--node-args: {e}"))?,
         };
+        u.fields
+            .insert("node_args_cleared".into(), (n == "null").into());
         u.fields.insert("interpreter_args".into(), args.into());
     }
     if let Some(cron) = &c.cron_restart {

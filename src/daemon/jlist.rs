@@ -152,7 +152,7 @@ pub fn render(info: &ProcInfo, usage: Usage, version: &Value) -> ProcView {
             treekill: s.treekill.unwrap_or(true),
             username: user_of(s),
             options: options(info),
-            node_args: s.interpreter_args.clone(),
+            node_args: (!s.node_args_cleared).then(|| s.interpreter_args.clone()),
             pm_exec_path: s.script.clone(),
             pm_cwd: s.cwd.clone().unwrap_or_default(),
             exec_interpreter: info.launch.interpreter.clone(),

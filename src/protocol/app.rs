@@ -169,6 +169,9 @@ pub struct AppSpec {
     pub interpreter: Option<String>,
     #[serde(alias = "node_args", deserialize_with = "loose::args")]
     pub interpreter_args: Vec<String>,
+    /// Set by `--node-args=null` on a restart: jlist then drops `node_args`, as pm2 does.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub node_args_cleared: bool,
     pub exec_mode: Option<ExecMode>,
     pub instances: Instances,
     pub namespace: Option<String>,

@@ -197,7 +197,7 @@ pub fn shown(v: &ProcView) -> ProcView {
     if let Some(p) = e.pm_log_path.as_mut() {
         *p = s.text(p);
     }
-    for a in e.node_args.iter_mut() {
+    for a in e.node_args.iter_mut().flatten() {
         *a = s.text(a);
     }
     e.env = s.object(&e.env);

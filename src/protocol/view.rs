@@ -125,8 +125,8 @@ pub struct Pm2Env {
     /// Options the user set that pm2 also lists (`args`, `kill_timeout`, ..., then the keys
     /// pm-native keeps without acting on), in pm2's order.
     pub options: Map<String, Value>,
-    // What pm2's daemon appends.
-    pub node_args: Vec<String>,
+    // What pm2's daemon appends. `node_args` is absent once `--node-args=null` cleared it.
+    pub node_args: Option<Vec<String>>,
     pub pm_exec_path: String,
     pub pm_cwd: String,
     pub exec_interpreter: String,
@@ -187,8 +187,9 @@ impl Pm2Env {
 
 /// The last key of the schema part, always present.
 const SCHEMA_END: &str = "kill_retry_time";
-/// The first key of the daemon's part, always present and never a user option (it is an
-/// alias of `interpreter_args`), so it ends the options section unambiguously.
+/// The first key of the daemon's part, never a user option (it is an alias of
+/// `interpreter_args`), so it ends the options section unambiguously. pm2 drops it once
+/// `--node-args=null` cleared it; then the first of [`DAEMON_KEYS`] starts the part.
 const DAEMON_START: &str = "node_args";
 /// The daemon's keys between `node_args` and the lifted env, in order.
 const DAEMON_KEYS: [&str; 11] = [
@@ -272,7 +273,9 @@ impl Pm2Env {
         let mut put = |k: &str, v: Value| {
             e.insert(k.to_string(), v);
         };
-        put(DAEMON_START, self.node_args.clone().into());
+        if let Some(a) = &self.node_args {
+            put(DAEMON_START, a.clone().into());
+        }
         put("pm_exec_path", self.pm_exec_path.clone().into());
         put("pm_cwd", self.pm_cwd.clone().into());
         put("exec_interpreter", self.exec_interpreter.clone().into());
@@ -338,7 +341,9 @@ impl Pm2Env {
         let keys: Vec<&String> = map.keys().collect();
         let pos = |k: &str| keys.iter().position(|x| x.as_str() == k);
         let schema_end = pos(SCHEMA_END).ok_or_else(|| E::missing_field(SCHEMA_END))?;
-        let daemon_start = pos(DAEMON_START).ok_or_else(|| E::missing_field(DAEMON_START))?;
+        let daemon_start = pos(DAEMON_START)
+            .or_else(|| pos(DAEMON_KEYS[0]))
+            .ok_or_else(|| E::missing_field(DAEMON_START))?;
         let instance_var = str_field::<E>(&map, "instance_var")?;
         let mut lifted_start = daemon_start + 1;
         while keys
@@ -414,7 +419,9 @@ impl Pm2Env {
             treekill: parse("treekill", typed("treekill")?)?,
             username: parse("username", typed("username")?)?,
             options,
-            node_args: parse("node_args", typed("node_args")?)?,
+            node_args: opt("node_args")
+                .map(|v| parse("node_args", v))
+                .transpose()?,
             pm_exec_path: parse("pm_exec_path", typed("pm_exec_path")?)?,
             pm_cwd: parse("pm_cwd", typed("pm_cwd")?)?,
             exec_interpreter: parse("exec_interpreter", typed("exec_interpreter")?)?,

@@ -27,7 +27,7 @@ fn sample() -> ProcView {
             treekill: true,
             username: "root".into(),
             options,
-            node_args: vec![],
+            node_args: Some(vec![]),
             pm_exec_path: "/srv/api.js".into(),
             pm_cwd: "/srv".into(),
             exec_interpreter: "node".into(),
@@ -138,6 +138,20 @@ fn a_view_reads_back_to_the_same_bytes() {
     assert_eq!(first, second);
     let back: ProcView = serde_json::from_str(&first).expect("readable");
     assert_eq!(back, sample());
+}
+
+/// `--node-args=null` drops the key, as pm2 does; the options before it still read back.
+#[test]
+fn a_cleared_node_args_is_absent_and_still_reads_back() {
+    let mut v = sample();
+    v.pm2_env.node_args = None;
+    v.pm2_env.options.insert("kill_timeout".into(), 3000.into());
+    let (first, second) = round_trip(&v);
+    assert_eq!(first, second);
+    let json: Value = serde_json::from_str(&first).expect("json");
+    assert!(json["pm2_env"].get("node_args").is_none());
+    let back: ProcView = serde_json::from_str(&first).expect("readable");
+    assert_eq!(back, v);
 }
 
 /// Keys the user chose that collide with pm2's own: an option or env entry named like a daemon
