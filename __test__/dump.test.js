@@ -298,8 +298,21 @@ test('20 daemon SIGKILLs during a save loop never leave a partial dump', { timeo
       stop = true;
       await loop;
       // The killed daemon's apps (and any daemon the loop started since) are ours to end.
-      for (const pid of pidsWithHome(c.home)) process.kill(pid, 'SIGKILL');
-      await waitFor(() => pidsWithHome(c.home).length === 0, { message: 'leftovers gone' });
+      // Scan again on each poll: a daemon a last save started may still be forking its apps.
+      await waitFor(
+        () => {
+          const left = pidsWithHome(c.home);
+          for (const pid of left) {
+            try {
+              process.kill(pid, 'SIGKILL');
+            } catch {
+              /* gone since the scan */
+            }
+          }
+          return left.length === 0;
+        },
+        { message: 'leftovers gone' },
+      );
       assert.deepEqual(names(readDump(c)), ['x1', 'x2', 'x3'], `after kill ${round + 1}`);
     }
   } finally {
