@@ -372,6 +372,9 @@ export interface BusPacket<T = any> {
   at: number;
 }
 
+/** One process's answer to `trigger()`: pm2's `axm:reply` packet. */
+export type TriggerReply = BusPacket<{ action_name: string; return: any; at: number }>;
+
 export interface ProcessEventPacket {
   event: string;
   process: { pm_id: number; name: string; namespace?: string; status?: string; restart_time?: number; [key: string]: any };
@@ -482,10 +485,10 @@ export declare class PM2 {
   getPID(callback: (err: Error | null, pids: number[]) => void): void;
   getPID(name: string | null, callback: (err: Error | null, pids: number[]) => void): void;
   getPID(name?: string | null): Promise<number[]>;
-  /** @pm2/io custom actions: pm-native runs no agent, so this fails with 'Unknown process'. */
-  trigger(process: string | number, action: string, callback: ErrCallback): void;
-  trigger(process: string | number, action: string, params: any, callback: ErrCallback): void;
-  trigger(process: string | number, action: string, params?: any): Promise<never>;
+  /** Calls an action the app registered with @pm2/io's io.action(); each process's reply. Fails with 'Unknown process' when none has it. */
+  trigger(process: string | number, action: string, callback: (err: Error | null, replies: TriggerReply[]) => void): void;
+  trigger(process: string | number, action: string, params: any, callback: (err: Error | null, replies: TriggerReply[]) => void): void;
+  trigger(process: string | number, action: string, params?: any): Promise<TriggerReply[]>;
   /** Shows a module_conf.json value (`pm get`); `output` is what the CLI printed. */
   get(key: string | null, callback: (err: Error | null, res: { success: boolean; output: string }) => void): void;
   get(key?: string | null): Promise<{ success: boolean; output: string }>;

@@ -233,7 +233,7 @@ test('unknown ecosystem fields are a warning, not an error', async () => {
 const net = require('node:net');
 const { waitFor } = require('./helpers');
 
-const PROTOCOL = 12; // src/protocol/mod.rs PROTOCOL_VERSION
+const PROTOCOL = 13; // src/protocol/mod.rs PROTOCOL_VERSION
 const u32 = (n) => {
   const b = Buffer.alloc(4);
   b.writeUInt32BE(n >>> 0);

@@ -31,7 +31,7 @@ function u32(n) {
 }
 
 // src/protocol/mod.rs PROTOCOL_VERSION: a daemon closes a connection that greets with another.
-const PROTOCOL = 12;
+const PROTOCOL = 13;
 const HELLO = { verb: 'hello', protocol: PROTOCOL, version: '0.1.0' };
 
 /** Decodes the length-prefixed JSON frames in `buf` (ignores a trailing partial one). */

@@ -165,9 +165,11 @@ test('process:exception: an uncaught exception in an app comes on the bus with t
   await pm2.delete('thrower');
 });
 
-test("trigger: no @pm2/io agent, so pm2's 'Unknown process' error", async () => {
-  const [err] = await cb((done) => pm2.trigger(0, 'ping', done));
-  assert.equal(err.message, 'Unknown process');
+test('trigger: an app without the action, or none of that name, is an error', async () => {
+  const [proc] = await pm2.start({ script: ctx.app('idle.js'), name: 'noacts' });
+  const [err] = await cb((done) => pm2.trigger(proc.pm_id, 'ping', done));
+  assert.match(err.message, /Action doesn't exist ping for noacts/);
+  await pm2.delete('noacts');
   await assert.rejects(pm2.trigger('web', 'act', { x: 1 }), { message: 'Unknown process' });
 });
 

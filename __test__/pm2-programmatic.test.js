@@ -14,7 +14,8 @@
 //   programmatic.js        - "General methods" (but getVersion), "Restart methods", "Stop
 //                            methods", the first "start OR restart" block
 //   cluster.mocha.js       - "Scaling feature"
-//   custom_action.mocha.js - the three failure cases (unknown app, unknown id, unknown action)
+//   custom_action.mocha.js - all, with @pm2/io (a dev dependency) in place of pm2's bundled
+//                            pm2-io-bpm, and polling instead of its sleeps
 // Left out, and why:
 //   api.mocha.js "should instanciate a new pm2 ..." (x3) and "Should start pm2 in do daemon
 //     mode": they assert pm2's internals (`Client`, `daemon_mode`), which pm-native has not;
@@ -25,7 +26,6 @@
 //   programmatic.js "should get pm2 version" (getVersion is pm2's npm-registry lookup);
 //     "_startJson" blocks (a private pm2 method); the cwd case asserts pm2_env.cwd with a
 //     trailing slash, pm-native normalises the path.
-//   custom_action.mocha.js success cases: @pm2/io actions, which pm-native has no agent for.
 //   Every other file tests features pm-native does not offer (modules, pm2.io, http interface,
 //   OTel, containerizer, user management, ...) or pm2 internals (God, Common, fclone, ...).
 
@@ -34,7 +34,7 @@ const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const path = require('node:path');
 const pmNative = require('..');
-const { makeCtx } = require('./helpers');
+const { makeCtx, waitFor, ROOT } = require('./helpers');
 
 const CHILD = `var http = require('http');
 
@@ -673,11 +673,49 @@ describe('Cluster programmatic tests (cluster.mocha.js)', () => {
 
 describe('Custom actions (custom_action.mocha.js)', () => {
   const ctx = world();
+  // pm2's fixture (test/fixtures/custom_actions/index.js) on @pm2/io, as apps use it today.
+  ctx.write(
+    'custom_actions.js',
+    `const io = require(${JSON.stringify(path.join(ROOT, 'node_modules', '@pm2', 'io'))});
+io.action('ping', (reply) => reply({ pong: 'hehe' }));
+io.action('param', (data, reply) => reply(data));
+setInterval(() => {}, 1000);
+`,
+  );
   const pm2 = new pmNative.custom({ pm2_home: ctx.home });
-  before(() => cb((done) => pm2.start({ script: ctx.app('child.js'), name: 'index' }, done)));
+  const script = ctx.app('custom_actions.js');
+  // @pm2/io registers its own km:* profiling actions beside the app's custom ones.
+  const custom = (p) => p.pm2_env.axm_actions.filter((a) => a.action_type === 'custom').map((a) => a.action_name);
+  /** Every instance of `index` online with both actions registered (pm2's test sleeps instead). */
+  const registered = (n) =>
+    waitFor(async () => {
+      const procs = await pm2.describe('index');
+      return procs.length === n && procs.every((p) => p.pm2_env.status === 'online' && custom(p).length === 2);
+    }, { message: `${n} instance(s) with their actions` });
   after(async () => {
     await cb((done) => pm2.kill(done));
     ctx.cleanup();
+  });
+
+  it('should start custom action script', async () => {
+    await cb((done) => pm2.start({ script, name: 'index' }, done));
+    await registered(1);
+    const [proc] = await pm2.describe('index');
+    assert.deepEqual(custom(proc), ['ping', 'param']);
+  });
+
+  it('should trigger message by id', async () => {
+    const [err, ret] = await cb((done) => pm2.trigger(0, 'ping', done));
+    assert.equal(err, null);
+    assert.equal(ret.length, 1);
+    assert.equal(ret[0].data.return.pong, 'hehe');
+  });
+
+  it('should trigger message by name', async () => {
+    const [err, ret] = await cb((done) => pm2.trigger('index', 'ping', done));
+    assert.equal(err, null);
+    assert.equal(ret.length, 1);
+    assert.equal(ret[0].data.return.pong, 'hehe');
   });
 
   it('should handle unknown application', async () => {
@@ -693,5 +731,38 @@ describe('Custom actions (custom_action.mocha.js)', () => {
   it('should cannot trigger message if unknow action name', async () => {
     const [err] = await cb((done) => pm2.trigger(0, 'XXXXXXXXXx', done));
     assert.notEqual(err, null);
+  });
+
+  it('should delete all processes', async () => {
+    const [err] = await cb((done) => pm2.delete('all', done));
+    assert.equal(err, null);
+  });
+
+  it('should start app in cluster mode', async () => {
+    await cb((done) => pm2.start({ script, name: 'index', instances: '4' }, done));
+    await registered(4);
+  });
+
+  it('should trigger message by id (cluster)', async () => {
+    const [proc] = await pm2.describe('index');
+    const [err, ret] = await cb((done) => pm2.trigger(proc.pm_id, 'ping', done));
+    assert.equal(err, null);
+    assert.equal(ret.length, 1);
+    assert.equal(ret[0].data.return.pong, 'hehe');
+  });
+
+  it('should trigger message by name (cluster)', async () => {
+    const [err, ret] = await cb((done) => pm2.trigger('index', 'ping', done));
+    assert.equal(err, null);
+    assert.equal(ret.length, 4);
+    assert.equal(ret[0].data.return.pong, 'hehe');
+  });
+
+  it('should trigger message with params by name', async () => {
+    const [err, ret] = await cb((done) => pm2.trigger('index', 'param', 'shouldret', done));
+    assert.equal(err, null);
+    assert.equal(ret.length, 4);
+    assert.equal(ret[0].data.return, 'shouldret');
+    assert.equal(ret[3].data.return, 'shouldret');
   });
 });

@@ -73,6 +73,33 @@ test('inspect and trigger answer with pm2 lines (no @pm2/io agent)', () => {
   assert.equal(t.stderr, 'Not any process has received a command (offline or unexistent)\n');
 });
 
+test('trigger calls an @pm2/io action and prints each reply as pm2 does; describe lists the actions', async () => {
+  const io = JSON.stringify(require('node:path').join(__dirname, '..', 'node_modules', '@pm2', 'io'));
+  const app = ctx.write('actions.js', `const io = require(${io});
+io.action('ping', (reply) => reply({ pong: 'hehe' }));
+io.action('echo', (data, reply) => reply({ got: data }));
+setInterval(() => {}, 1000);
+`);
+  // @pm2/io also registers its own km:* profiling actions; the app's are the custom ones.
+  const custom = (p) => p.pm2_env.axm_actions.filter((a) => a.action_type === 'custom').map((a) => a.action_name);
+  ctx.ok(['start', app, '--name', 'acts', '-i', '2']);
+  await waitFor(() => {
+    const ps = ctx.procs('acts');
+    return ps.length === 2 && ps.every((p) => p.pm2_env.status === 'online' && custom(p).join() === 'ping,echo');
+  }, { message: 'both instances registered their actions' });
+  const ids = ctx.procs('acts').map((p) => p.pm_id);
+  const t = ctx.ok(['trigger', 'acts', 'echo', 'hello', 'world']);
+  assert.match(t.stdout, /^2 processes have received command echo\n/);
+  for (const id of ids) assert.ok(t.stdout.includes(`[acts:${id}:default]={"got":"hello world"}\n`), t.stdout);
+  const one = ctx.ok(['trigger', String(ids[0]), 'ping']);
+  assert.equal(one.stdout, `1 processes have received command ping\n[acts:${ids[0]}:default]={"pong":"hehe"}\n`);
+  const missing = ctx.pm(['trigger', String(ids[0]), 'nope']);
+  assert.equal(missing.status, 1);
+  assert.equal(missing.stderr, "[PM2][ERROR] Action doesn't exist nope for acts\n");
+  assert.match(ctx.ok(['describe', 'acts']).stdout, / Actions available [^]*│ ping +│[^]*│ echo +│[^]*Trigger via: pm trigger acts <action_name>/);
+  ctx.ok(['delete', 'acts']);
+});
+
 test('link, plus and open say pm2.io is not offered', () => {
   for (const verb of ['link', 'plus', 'open', 'register', 'unlink', 'monitor', 'unmonitor']) {
     const r = ctx.pm([verb]);

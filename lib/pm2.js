@@ -319,13 +319,44 @@ class PM2 {
   }
 
   /**
-   * pm2 sends the action to the app's @pm2/io agent and answers with each `axm:reply`.
-   * pm-native runs no agent, so no process receives an action: pm2's answer for that case
-   * (its CLI, like `pm trigger`, says "Not any process has received a command").
+   * Calls an action the app registered with `@pm2/io` (`io.action`): by id, or by name,
+   * namespace or `all`. cb(err, replies) once every process it reached has answered, each reply
+   * being pm2's `axm:reply` packet (`{ process, data: { return, action_name, at } }`).
    */
   trigger(id, action, params, cb) {
     if (typeof params === 'function') [cb, params] = [params, null];
-    return settle(Promise.reject(new Error('Unknown process')), cb);
+    const p = (async () => {
+      const bus = await this.launchBus();
+      try {
+        const replies = [];
+        const early = []; // replies that beat the daemon's answer (the bus was joined first)
+        let waiting = null;
+        let done;
+        const all = new Promise((resolve) => (done = resolve));
+        const take = (packet) => {
+          if (!waiting.has(packet.process.pm_id)) return;
+          waiting.delete(packet.process.pm_id);
+          replies.push(packet);
+          if (!waiting.size) done();
+        };
+        bus.on('axm:reply', (packet) => {
+          if (packet.data.action_name !== action) return;
+          if (waiting) take(packet);
+          else early.push(packet);
+        });
+        const request = { verb: 'trigger', target: String(id), action: String(action) };
+        if (params !== null && params !== undefined) request.params = params;
+        const procs = await this._procs(request);
+        if (!procs.length) throw new Error('Unknown process');
+        waiting = new Set(procs.map((proc) => proc.pm_id));
+        early.forEach(take);
+        if (waiting.size) await all;
+        return replies;
+      } finally {
+        bus.close();
+      }
+    })();
+    return settle(p, cb);
   }
 
   /**

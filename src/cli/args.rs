@@ -94,7 +94,7 @@ pub enum Cmd {
         #[arg(hide = true)]
         extra: Vec<String>,
     },
-    /// Trigger a custom process action (@pm2/io actions).
+    /// Call an action an app registered with @pm2/io's io.action(), print each reply.
     Trigger {
         target: String,
         action: String,

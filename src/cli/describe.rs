@@ -147,6 +147,25 @@ pub fn describe(home: &Home, target: &str) -> anyhow::Result<i32> {
             println!(" Code metrics value ");
             println!("{t}");
         }
+        let actions: Vec<&str> = e
+            .axm_actions
+            .iter()
+            .filter_map(|a| a.get("action_name").and_then(Value::as_str))
+            .collect();
+        if !actions.is_empty() {
+            let mut t = Table::new();
+            t.load_preset("││──├─┼┤│    ┬┴┌┐└┘")
+                .set_content_arrangement(ContentArrangement::Disabled);
+            for a in actions {
+                t.add_row(vec![a]);
+            }
+            println!(" Actions available ");
+            println!("{t}");
+            println!(
+                " Trigger via: pm trigger {} <action_name>\n",
+                or_na(&p.name)
+            );
+        }
         println!(
             " Use `pm logs {} [--lines 1000]` to display logs",
             or_na(&p.name)

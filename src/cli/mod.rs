@@ -199,7 +199,11 @@ fn run(cmd: Cmd, out: &Out) -> anyhow::Result<i32> {
         Cmd::Env { id, .. } => verbs::env(&home, &id),
         Cmd::Id { name, .. } => verbs::id(&home, &name),
         Cmd::Inspect { name, .. } => verbs::inspect(&home, &name, out),
-        Cmd::Trigger { .. } => verbs::trigger(&home),
+        Cmd::Trigger {
+            target,
+            action,
+            params,
+        } => verbs::trigger(&home, &target, &action, &params),
         Cmd::Slist { .. } => verbs::slist(),
         Cmd::Report => report::report(&home, out),
         Cmd::Link { .. } => verbs::pm2io("link"),

@@ -129,12 +129,62 @@ pub fn inspect(home: &Home, name: &str, out: &Out) -> anyhow::Result<i32> {
     Ok(0)
 }
 
-/// Custom actions are @pm2/io's (`io.action()`), which pm-native's apps do not register, so no
-/// process receives one: pm2's own line for that case, exit 1.
-pub fn trigger(home: &Home) -> anyhow::Result<i32> {
-    super::list(home)?;
-    eprintln!("Not any process has received a command (offline or unexistent)");
-    Ok(1)
+/// `pm trigger <id|name|namespace|all> <action> [params]`: calls an action the app's agent
+/// registered (`io.action()` of `@pm2/io`), printing each process's reply as pm2 does
+/// (`[name:id:namespace]=<json>`). The bus is joined before the call so no reply is missed; a
+/// process that exits before replying is named instead of waited for forever.
+pub fn trigger(home: &Home, target: &str, action: &str, params: &[String]) -> anyhow::Result<i32> {
+    use crate::protocol::{BusEvent, Request, Response, TriggerRequest};
+    let mut bus = super::client::Client::connect(home)?;
+    bus.call_ok(&Request::Subscribe)?;
+    let req = Request::Trigger(TriggerRequest {
+        target: target.to_string(),
+        action: action.to_string(),
+        params: (!params.is_empty()).then(|| Value::String(params.join(" "))),
+    });
+    let procs = match super::client::Client::connect(home)?.call_ok(&req)? {
+        Response::Procs { procs } => procs,
+        other => bail!("unexpected answer from the daemon: {other:?}"),
+    };
+    if procs.is_empty() {
+        eprintln!("Not any process has received a command (offline or unexistent)");
+        return Ok(1);
+    }
+    println!("{} processes have received command {action}", procs.len());
+    let mut waiting: Vec<u32> = procs.iter().map(|p| p.pm_id).collect();
+    let mut code = 0;
+    while !waiting.is_empty() {
+        let ev = match bus.read_frame()? {
+            Response::Event(ev) => ev,
+            _ => continue,
+        };
+        match ev {
+            BusEvent::Message { channel, message } if channel == "axm:reply" => {
+                let p = &message.process;
+                if !waiting.contains(&p.pm_id)
+                    || message.data.get("action_name").and_then(Value::as_str) != Some(action)
+                {
+                    continue;
+                }
+                waiting.retain(|id| *id != p.pm_id);
+                let ret = message.data.get("return").cloned().unwrap_or(Value::Null);
+                let ns = p.namespace.as_deref().unwrap_or("default");
+                println!("[{}:{}:{ns}]={ret}", p.name, p.pm_id);
+            }
+            BusEvent::Process(e) if e.event == "exit" && waiting.contains(&e.process.pm_id) => {
+                waiting.retain(|id| *id != e.process.pm_id);
+                let p = &e.process;
+                eprintln!(
+                    "[PM2][ERROR] [{}:{}:{}] exited before replying to {action}",
+                    p.name, p.pm_id, p.namespace
+                );
+                code = 1;
+            }
+            BusEvent::Kill(_) => bail!("the daemon stopped before every reply came"),
+            _ => {}
+        }
+    }
+    Ok(code)
 }
 
 /// `pm2 slist`: the host's memory in pm2's metric shape (pm2 adds CPU, network and disk rates

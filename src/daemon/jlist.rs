@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
+use crate::metrics::code::Agent;
 use crate::metrics::Usage;
 use crate::protocol::{AppSpec, Brief, Env, ExecMode, Monit, Pm2Env, ProcView};
 use crate::supervisor::{ProcInfo, Status};
@@ -181,6 +182,7 @@ pub fn render(info: &ProcInfo, usage: Usage, version: &Value) -> ProcView {
             health: info.health.as_ref().map(|h| h.to_json()),
             log_error: info.log_error.clone(),
             axm_monitor: Map::new(),
+            axm_actions: Vec::new(),
         },
         pm_id: info.pm_id,
         monit: Monit {
@@ -292,8 +294,9 @@ impl Key {
 /// One process's serialised `pm2_env` (and name), kept between lists.
 struct Written {
     key: Key,
-    /// The code metrics written into it (they change every report, apart from the rest).
-    axm_monitor: Map<String, Value>,
+    /// The code metrics and actions written into it (they change every report, apart from
+    /// the rest).
+    agent: Agent,
     name: Box<[u8]>,
     pm2_env: Box<[u8]>,
 }
@@ -309,20 +312,15 @@ pub struct Views {
 impl Views {
     /// Appends `info`'s element of the list, byte for byte what serialising
     /// `render(info, usage, ..)` gives.
-    pub fn write(
-        &mut self,
-        out: &mut Vec<u8>,
-        info: &ProcInfo,
-        usage: Usage,
-        axm: Map<String, Value>,
-    ) {
+    pub fn write(&mut self, out: &mut Vec<u8>, info: &ProcInfo, usage: Usage, agent: Agent) {
         let w = match self.written.get(&info.pm_id) {
-            Some(w) if w.key.matches(info) && w.axm_monitor == axm => w,
+            Some(w) if w.key.matches(info) && w.agent == agent => w,
             _ => {
                 let mut view = render(info, Usage::default(), &info.version);
-                view.pm2_env.axm_monitor = axm.clone();
+                view.pm2_env.axm_monitor = agent.monitor.clone();
+                view.pm2_env.axm_actions = agent.actions.clone();
                 let w = Written {
-                    axm_monitor: axm,
+                    agent,
                     key: Key::of(info),
                     name: json(&view.name),
                     pm2_env: json(&view.pm2_env),
@@ -424,7 +422,7 @@ mod tests {
         };
         let mut check = |i: &ProcInfo, usage: Usage| {
             let mut out = Vec::new();
-            views.write(&mut out, i, usage, Map::new());
+            views.write(&mut out, i, usage, Agent::default());
             assert_eq!(
                 String::from_utf8_lossy(&out),
                 String::from_utf8_lossy(&typed(i, usage))

@@ -158,15 +158,17 @@ impl Daemon {
             .iter()
             .map(|i| {
                 let mut view = jlist::render(i, self.usage(i), &i.version);
-                view.pm2_env.axm_monitor = self.code_metrics(i);
+                let agent = self.agent(i);
+                view.pm2_env.axm_monitor = agent.monitor;
+                view.pm2_env.axm_actions = agent.actions;
                 view
             })
             .collect()
     }
 
-    /// An app's last code metrics; none for a stopped process, whose last report described a
-    /// process now gone.
-    fn code_metrics(&self, i: &ProcInfo) -> serde_json::Map<String, serde_json::Value> {
+    /// An app's last code metrics and its actions; none for a stopped process, whose agent was
+    /// a process now gone.
+    pub(crate) fn agent(&self, i: &ProcInfo) -> crate::metrics::code::Agent {
         i.pid
             .filter(|_| i.status.is_running())
             .and_then(|_| self.ctx.code_metrics.get(i.pm_id))
@@ -188,7 +190,7 @@ impl Daemon {
             }
             inst.peek(|i| {
                 ids.push(i.pm_id);
-                views.write(&mut out, i, self.usage(i), self.code_metrics(i));
+                views.write(&mut out, i, self.usage(i), self.agent(i));
             });
         }
         out.extend_from_slice(b"]}");

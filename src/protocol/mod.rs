@@ -28,7 +28,7 @@ pub use update::SpecUpdate;
 pub use view::{Brief, Monit, Pm2Env, ProcView};
 
 /// Bumped whenever a request or response changes shape.
-pub const PROTOCOL_VERSION: u32 = 12;
+pub const PROTOCOL_VERSION: u32 = 13;
 
 /// The package version, which the daemon reports and `pm --version` prints.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -60,6 +60,9 @@ pub enum Request {
     SendSignal(SignalRequest),
     SendLine(SendLineRequest),
     SendData(SendDataRequest),
+    /// Call an action an app's agent registered (`io.action`); answered with the processes it
+    /// was sent to (their replies come on the bus as `axm:reply`).
+    Trigger(TriggerRequest),
     /// Stop every app and exit; answered before the daemon goes away.
     Kill,
     /// Write the process list to `dump.pm2` (pm2's `save`/`dump`); answers with what was saved.
@@ -163,6 +166,15 @@ pub struct SendLineRequest {
 pub struct SendDataRequest {
     pub id: u32,
     pub data: Value,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TriggerRequest {
+    /// An id, or a name, script file name, namespace or `all` (pm2's `msgProcess`).
+    pub target: String,
+    pub action: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub params: Option<Value>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -161,6 +161,8 @@ pub struct Pm2Env {
     /// The app's code metrics (pm2's `axm_monitor`): name → `{ value, unit, ... }`, as the
     /// app preload or `@pm2/io` last reported them.
     pub axm_monitor: Map<String, Value>,
+    /// The actions the app's agent registered (`io.action`), which `pm trigger` calls.
+    pub axm_actions: Vec<Value>,
 }
 
 impl Pm2Env {
@@ -301,7 +303,7 @@ impl Pm2Env {
         put("unique_id", self.unique_id.clone().into());
         put("status", self.status.clone().into());
         put("pm_uptime", self.pm_uptime.into());
-        put("axm_actions", Value::Array(Vec::new()));
+        put("axm_actions", Value::Array(self.axm_actions.clone()));
         put("axm_monitor", Value::Object(self.axm_monitor.clone()));
         // What pm2's agent reports of every app; `module_name` is how pm2 tools name it.
         let mut axm = Map::new();
@@ -455,6 +457,10 @@ impl Pm2Env {
             axm_monitor: match opt("axm_monitor") {
                 Some(Value::Object(m)) => m,
                 _ => Map::new(),
+            },
+            axm_actions: match opt("axm_actions") {
+                Some(Value::Array(a)) => a,
+                _ => Vec::new(),
             },
         })
     }

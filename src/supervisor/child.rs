@@ -148,8 +148,10 @@ pub(super) async fn read_channel(
         if let (Some(kind), Some(payload)) =
             (value.get("type").and_then(Value::as_str), value.get("data"))
         {
-            if let ("axm:monitor", Some(report)) = (kind, payload.as_object()) {
-                ctx.code_metrics.update(pm_id, report);
+            match (kind, payload.as_object()) {
+                ("axm:monitor", Some(report)) => ctx.code_metrics.update(pm_id, report),
+                ("axm:action", Some(_)) => ctx.code_metrics.add_action(pm_id, payload),
+                _ => {}
             }
             let data = json!({ "at": now_ms(), "data": payload, "process": { "pm_id": pm_id, "name": name, "rev": null, "namespace": namespace } });
             let _ = ctx.bus.send(Event {

@@ -115,6 +115,7 @@ impl Daemon {
             Request::SendSignal(r) => procs(signal::send_signal(self, &r).await?),
             Request::SendLine(r) => procs(send::send_line(self, &r).await?),
             Request::SendData(r) => procs(send::send_data(self, &r).await?),
+            Request::Trigger(r) => procs(send::trigger(self, &r).await?),
             Request::Kill => {
                 kill::kill(self).await;
                 Response::Done
