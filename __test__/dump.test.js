@@ -128,7 +128,8 @@ test('pm daemon --resurrect falls back to the .bak too', async () => {
   c.track(daemon.pid);
   await waitFor(() => fs.existsSync(path.join(c.home, 'rpc.sock')), { message: 'the daemon socket' });
   await c.online('booted');
-  assert.match(log, /resurrect: .*dump\.pm2 is not a valid dump \(truncated/);
+  // The warning reaches this process through a pipe, maybe after the app is seen online.
+  await waitFor(() => /resurrect: .*dump\.pm2 is not a valid dump \(truncated/.test(log), { message: () => `the fallback warning in ${JSON.stringify(log)}` });
   c.ok(['kill']);
   await waitFor(() => !isAlive(daemon.pid), { message: 'the daemon to exit' });
 });
