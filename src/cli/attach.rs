@@ -6,7 +6,7 @@ use std::io::{BufRead, Write};
 use super::client::Client;
 use crate::config::Home;
 use crate::protocol::event::BusEvent;
-use crate::protocol::{Request, Response, SendLineRequest};
+use crate::protocol::{Request, SendLineRequest};
 
 pub fn attach(home: &Home, id: &str, separator: Option<&str>) -> anyhow::Result<i32> {
     let Ok(pm_id) = id.parse::<u32>() else {
@@ -16,11 +16,10 @@ pub fn attach(home: &Home, id: &str, separator: Option<&str>) -> anyhow::Result<
     if !super::list(home)?.iter().any(|p| p.pm_id == pm_id) {
         anyhow::bail!("process {pm_id} not found");
     }
-    let mut bus = Client::connect(home)?;
-    bus.call_ok(&Request::Subscribe)?;
+    let mut bus = Client::connect(home)?.subscribe()?;
     std::thread::spawn(move || {
         let mut out = std::io::stdout();
-        while let Ok(Response::Event(ev)) = bus.read_frame() {
+        while let Ok(ev) = bus.next_event() {
             let line = match ev {
                 BusEvent::Out(l) | BusEvent::Err(l) if l.process.pm_id == pm_id => l,
                 BusEvent::Kill(_) => break,

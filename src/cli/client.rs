@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use anyhow::{anyhow, bail, Context};
 
 use crate::config::Home;
-use crate::protocol::{frame, Hello, Request, Response, PROTOCOL_VERSION, VERSION};
+use crate::protocol::{frame, BusEvent, Hello, Request, Response, PROTOCOL_VERSION, VERSION};
 
 pub struct Client {
     stream: UnixStream,
@@ -133,9 +133,10 @@ impl Client {
         frame::sync::read_body(&mut self.stream).context("the daemon closed the connection")
     }
 
-    /// The next frame the daemon sends (events, once subscribed).
-    pub fn read_frame(&mut self) -> anyhow::Result<Response> {
-        frame::sync::read(&mut self.stream).context("the daemon closed the connection")
+    /// Turns this connection into a bus subscription (it carries nothing else from then on).
+    pub fn subscribe(mut self) -> anyhow::Result<Bus> {
+        self.call_ok(&Request::Subscribe)?;
+        Ok(Bus(self))
     }
 
     /// A call whose error response becomes an error.
@@ -143,6 +144,22 @@ impl Client {
         match self.call(req)? {
             Response::Error { error, .. } => Err(error.into()),
             other => Ok(other),
+        }
+    }
+}
+
+/// A connection subscribed to the daemon's event bus (`logs`, `attach`, `monit`, `trigger`).
+pub struct Bus(Client);
+
+impl Bus {
+    /// The next bus event; an error once the daemon has closed the connection.
+    pub fn next_event(&mut self) -> anyhow::Result<BusEvent> {
+        loop {
+            let frame = frame::sync::read(&mut self.0.stream)
+                .context("the daemon closed the connection")?;
+            if let Response::Event(ev) = frame {
+                return Ok(ev);
+            }
         }
     }
 }

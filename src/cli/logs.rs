@@ -11,7 +11,7 @@ use super::client::Client;
 use crate::config::Home;
 use crate::logs::tail::{self, Follow};
 use crate::protocol::event::{BusEvent, LogLine};
-use crate::protocol::{Error, ProcView, Request, Response, TargetRequest};
+use crate::protocol::{Error, ProcView, Request, TargetRequest};
 
 struct Source {
     path: PathBuf,
@@ -175,13 +175,9 @@ fn bus_stream(home: &Home, a: &LogsArgs) -> anyhow::Result<i32> {
     };
     let hl = Highlight::new(a);
     let format_stamp = crate::logs::pump::moment_to_chrono("YYYY-MM-DD-HH:mm:ssZZ");
-    let mut client = Client::connect(home)?;
-    client.call_ok(&Request::Subscribe)?;
+    let mut bus = Client::connect(home)?.subscribe()?;
     loop {
-        let ev = match client.read_frame()? {
-            Response::Event(ev) => ev,
-            _ => continue,
-        };
+        let ev = bus.next_event()?;
         let (line, is_err) = match ev {
             BusEvent::Out(l) => (l, false),
             BusEvent::Err(l) => (l, true),

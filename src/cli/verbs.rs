@@ -135,8 +135,7 @@ pub fn inspect(home: &Home, name: &str, out: &Out) -> anyhow::Result<i32> {
 /// process that exits before replying is named instead of waited for forever.
 pub fn trigger(home: &Home, target: &str, action: &str, params: &[String]) -> anyhow::Result<i32> {
     use crate::protocol::{BusEvent, Request, Response, TriggerRequest};
-    let mut bus = super::client::Client::connect(home)?;
-    bus.call_ok(&Request::Subscribe)?;
+    let mut bus = super::client::Client::connect(home)?.subscribe()?;
     let req = Request::Trigger(TriggerRequest {
         target: target.to_string(),
         action: action.to_string(),
@@ -154,11 +153,7 @@ pub fn trigger(home: &Home, target: &str, action: &str, params: &[String]) -> an
     let mut waiting: Vec<u32> = procs.iter().map(|p| p.pm_id).collect();
     let mut code = 0;
     while !waiting.is_empty() {
-        let ev = match bus.read_frame()? {
-            Response::Event(ev) => ev,
-            _ => continue,
-        };
-        match ev {
+        match bus.next_event()? {
             BusEvent::Message { channel, message } if channel == "axm:reply" => {
                 let p = &message.process;
                 if !waiting.contains(&p.pm_id)

@@ -182,9 +182,9 @@ fn refresh(home: &Home, client: &mut Client, s: &mut State) {
 /// Streams log lines from the bus into the loop, reconnecting when the daemon comes back.
 fn follow_bus(home: Home, tx: mpsc::Sender<Feed>) {
     std::thread::spawn(move || loop {
-        if let Ok(Some(mut c)) = Client::connect_existing(&home) {
-            if c.call_ok(&Request::Subscribe).is_ok() {
-                while let Ok(Response::Event(ev)) = c.read_frame() {
+        if let Ok(Some(c)) = Client::connect_existing(&home) {
+            if let Ok(mut bus) = c.subscribe() {
+                while let Ok(ev) = bus.next_event() {
                     let feed = match ev {
                         BusEvent::Out(l) => Feed::Log {
                             pm_id: l.process.pm_id,
