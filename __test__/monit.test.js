@@ -1,8 +1,8 @@
 'use strict';
 // `pm monit` in a real terminal: tmux (its own server socket) runs it detached, keys go in with
 // send-keys, and the screen comes back with capture-pane. Checks the list, the live logs, the
-// code metrics, a restart key bumping the count, the filter, a too-small window, and that quit
-// and SIGINT leave the alternate screen.
+// code metrics, a restart key bumping the count, the filter, a too-small window, that quit
+// and SIGINT leave the alternate screen, and that a terminal closing under it ends it.
 
 const { test, after } = require('node:test');
 const assert = require('node:assert/strict');
@@ -108,6 +108,26 @@ test('SIGINT ends monit (as imonit) and restores the terminal', async () => {
   assert.ok(line, `monit under the pane's shell: ${r.stdout}`);
   process.kill(Number(line.trim().split(/\s+/)[0]), 'SIGINT');
   await restored('s');
+});
+
+test('a terminal that goes away ends monit instead of leaving it running', async () => {
+  startMonit('h');
+  await sees('h', /Processes/, 'the process list');
+  const shell = display('h', '#{pane_pid}');
+  const r = spawnSync('ps', ['-o', 'pid=,args=', '--ppid', shell], { encoding: 'utf8' });
+  const line = r.stdout.split('\n').find((l) => /monit/.test(l));
+  assert.ok(line, `monit under the pane's shell: ${r.stdout}`);
+  const pid = Number(line.trim().split(/\s+/)[0]);
+  tmux('kill-session', '-t', 'h');
+  const gone = () => {
+    try {
+      // A zombie has given everything back: its state is Z.
+      return /^State:\s+Z/m.test(require('node:fs').readFileSync(`/proc/${pid}/status`, 'utf8'));
+    } catch {
+      return true;
+    }
+  };
+  await waitFor(gone, { timeout: 5000, message: `monit (pid ${pid}) to exit after its terminal closed` });
 });
 
 test("monit shows a consumer app's queue depth, consumers and rates", async () => {

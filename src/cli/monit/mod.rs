@@ -85,6 +85,7 @@ pub fn monit(home: &Home) -> anyhow::Result<i32> {
         restore();
         hook(info);
     }));
+    exit_on_hangup();
     let _screen = Screen::enter()?;
     let mut term = Terminal::new(CrosstermBackend::new(std::io::stdout()))
         .context("cannot draw on the terminal")?;
@@ -151,6 +152,28 @@ pub fn monit(home: &Home) -> anyhow::Result<i32> {
         }
     }
     Ok(0)
+}
+
+/// Ends monit when its terminal goes away (ssh dropped, tmux or the window closed). crossterm
+/// then reads the dead terminal in a loop of empty reads inside `event::poll`, so the main
+/// loop would never come back to see SIGHUP and monit would spin on a core forever: this
+/// thread waits for the hang-up on stdin itself. Nothing is left to restore on such a terminal.
+fn exit_on_hangup() {
+    std::thread::spawn(|| loop {
+        let mut fd = libc::pollfd {
+            fd: libc::STDIN_FILENO,
+            events: 0, // only hang-up and errors, which poll always reports
+            revents: 0,
+        };
+        // SAFETY: one valid pollfd, alive for the duration of the call.
+        let n = unsafe { libc::poll(&mut fd, 1, -1) };
+        if n > 0 && fd.revents & (libc::POLLHUP | libc::POLLERR | libc::POLLNVAL) != 0 {
+            std::process::exit(1);
+        }
+        if n < 0 && std::io::Error::last_os_error().kind() != std::io::ErrorKind::Interrupted {
+            return;
+        }
+    });
 }
 
 /// Asks for the list; a daemon gone away is shown, and looked for again (never started).
