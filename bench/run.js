@@ -14,6 +14,7 @@ const report = require('./lib/report');
 // scenarios that time start-ups run.
 const SCENARIOS = [
   require('./lib/scenarios/cli-latency'),
+  require('./lib/scenarios/observe'),
   require('./lib/scenarios/daemon-rss'),
   require('./lib/scenarios/app-overhead'),
   require('./lib/scenarios/idle-cpu'),
@@ -21,6 +22,7 @@ const SCENARIOS = [
   require('./lib/scenarios/start-many'),
   require('./lib/scenarios/restart-latency'),
   require('./lib/scenarios/log-throughput'),
+  require('./lib/scenarios/log-rotation'),
   require('./lib/scenarios/cluster'),
   require('./lib/scenarios/library'),
   require('./lib/scenarios/fleet-scale'),

@@ -8,49 +8,8 @@
 const fs = require('fs');
 const path = require('path');
 const { nowMs, sleep, waitFor, killPid, isAlive, killAll } = require('../proc');
-const { APPS } = require('../fleet');
+const { WRITER, LINE_BYTES, countLines, fileSize, writerPid } = require('../log-lines');
 const { interleave, row, side } = require('../measure');
-
-const WRITER = path.join(APPS, 'log-writer.js');
-const LINE_BYTES = 80;
-
-/** Counts the distinct, well-formed lines 0..lines-1 in `file`. */
-function countLines(file, lines) {
-  const seen = new Uint8Array(lines);
-  let valid = 0;
-  let total = 0;
-  const text = fs.readFileSync(file, 'latin1');
-  let start = 0;
-  for (;;) {
-    const nl = text.indexOf('\n', start);
-    if (nl === -1) break;
-    total++;
-    if (nl - start === LINE_BYTES - 1 && text.charCodeAt(start + 9) === 32) {
-      const n = Number(text.slice(start, start + 9));
-      if (Number.isInteger(n) && n >= 0 && n < lines && !seen[n]) {
-        seen[n] = 1;
-        valid++;
-      }
-    }
-    start = nl + 1;
-  }
-  return { valid, total };
-}
-
-function fileSize(file) {
-  try {
-    return fs.statSync(file).size;
-  } catch {
-    return 0;
-  }
-}
-
-/** Waits for the writer's ready file and returns its pid. */
-async function writerPid(dir) {
-  const f = await waitFor(() => fs.readdirSync(dir).find((x) => /^\d+$/.test(x)), { timeoutMs: 15000, intervalMs: 5 });
-  if (!f) throw new Error('log writer did not start');
-  return Number(f);
-}
 
 /** Triggers the writer and clocks until `file` is complete (or stops growing after the writer is done). */
 async function clock(file, pid, dir, lines, deadlineMs) {
@@ -76,7 +35,7 @@ async function clock(file, pid, dir, lines, deadlineMs) {
     if ((writerDone && t - lastGrowth > 2000) || t - t0 > deadlineMs) break;
     await sleep(size === 0 ? 1 : 5);
   }
-  const { valid, total } = countLines(file, lines);
+  const { valid, total } = countLines([file], lines);
   return { ms, lost: lines - valid, total };
 }
 
@@ -103,7 +62,7 @@ module.exports = {
       await tool.ensureDaemon(homes[tool.name]);
     }
     // pm-native rotates at 10M by default and pm2 (without its module) never does: one file each
-    // keeps the comparison about the pipe. Rotation under load is a row of its own to come.
+    // keeps the comparison about the pipe. Rotation under load is scenario log-rotation.
     pm.run(homes[pm.name], ['set', 'pm2-logrotate:max_size', '1G']);
     const underTool = (tool) => async (rep) => {
       const home = homes[tool.name];
