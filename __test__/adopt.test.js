@@ -147,6 +147,24 @@ test('pm update under load: the new daemon adopts the apps, same pids, nothing r
   });
 });
 
+test('pm update keeps the app running and starts its restart count over, as pm2 update does', async () => {
+  const c = world();
+  c.ok(['start', c.app('idle.js'), '--name', 'counted']);
+  await c.online('counted');
+  c.ok(['restart', 'counted']);
+  const [restarted] = await waitFor(async () => {
+    const l = await jlist(c);
+    return l[0].pm2_env.restart_time === 1 && l[0].pm2_env.status === 'online' && l;
+  }, { message: 'one restart counted' });
+  c.track(restarted.pid);
+  const r = await c.pmAsync(['update']);
+  assert.equal(r.status, 0, r.stderr);
+  const [after] = await jlist(c);
+  assert.equal(after.pid, restarted.pid, 'adopted, not restarted');
+  assert.equal(after.pm2_env.restart_time, 0);
+  assert.equal(after.pm2_env.unstable_restarts, 0);
+});
+
 test('an app that died while no daemon ran is restarted, the others adopted', async () => {
   const c = world();
   c.ok(['start', c.app('idle.js'), '--name', 'stays']);

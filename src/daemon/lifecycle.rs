@@ -196,7 +196,7 @@ pub async fn run(
         if let Some(l) = live {
             l.abort();
         }
-        super::live::write(&daemon);
+        super::live::write_for_successor(&daemon);
         server.abort();
         for f in [home.rpc_socket(), home.pid_file(), home.pm2_pid_file()] {
             let _ = std::fs::remove_file(f);

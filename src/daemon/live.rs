@@ -260,8 +260,9 @@ impl Writer {
     }
 }
 
-/// The state as it is now, numbered for [`Writer::put`].
-fn snapshot(d: &Daemon) -> Option<(u64, Vec<u8>)> {
+/// The state as it is now, numbered for [`Writer::put`]. `counts_over`: the restart counters
+/// start again from 0 in the record, as they do in pm2 after `pm2 update`.
+fn snapshot(d: &Daemon, counts_over: bool) -> Option<(u64, Vec<u8>)> {
     let mut envs: Vec<Arc<Env>> = Vec::new();
     let procs: Vec<LiveProc> = d
         .registry()
@@ -270,6 +271,10 @@ fn snapshot(d: &Daemon) -> Option<(u64, Vec<u8>)> {
         .map(|i| {
             i.peek(|info| {
                 let mut p = LiveProc::without_env(info);
+                if counts_over {
+                    p.restart_time = 0;
+                    p.unstable_restarts = 0;
+                }
                 let at = envs.iter().position(|e| Arc::ptr_eq(e, &info.env));
                 p.env_of = Some(at.unwrap_or_else(|| {
                     envs.push(info.env.clone());
@@ -302,16 +307,19 @@ fn snapshot(d: &Daemon) -> Option<(u64, Vec<u8>)> {
     }
 }
 
-/// Writes the live state now, on this thread (start-up and hand-over, where nothing else runs).
-pub fn write(d: &Daemon) {
-    if let Some((seq, bytes)) = snapshot(d) {
+/// Writes the state for the daemon that takes the apps over (`pm update`, SIGUSR1), on this
+/// thread, where nothing else runs. The apps keep running, but their restart counts start over
+/// with the new daemon, as pm2's do after `pm2 update` (its e2e scripts and users' checks
+/// expect `restart_time: 0` there); a daemon that crashed leaves its counts as they were.
+pub fn write_for_successor(d: &Daemon) {
+    if let Some((seq, bytes)) = snapshot(d, true) {
         Writer::put(&d.live_writer.written, &path(d), seq, &bytes);
     }
 }
 
 /// Writes the live state now, on the writer's thread (see [`Writer`]), and waits until it is.
 pub async fn save(d: &Daemon) {
-    let Some((seq, bytes)) = snapshot(d) else {
+    let Some((seq, bytes)) = snapshot(d, false) else {
         return;
     };
     let (done, written) = tokio::sync::oneshot::channel();
