@@ -98,9 +98,15 @@ function once(dir, script, home) {
         process.kill(-child.pid, 'SIGKILL');
       } catch {}
     }, PER_SCRIPT_MS);
-    child.on('close', (code) => {
+    // The script's own status decides, as in pm2's runTest: what it left in the background
+    // (`$pm2 logs ... &`, which holds our pipe) is ended with its process group, not waited for.
+    child.on('exit', (code) => {
       clearTimeout(timer);
-      resolve({ ok: code === 0, out });
+      try {
+        process.kill(-child.pid, 'SIGKILL');
+      } catch {}
+      const done = () => resolve({ ok: code === 0, out });
+      child.stdout.destroyed && child.stderr.destroyed ? done() : child.on('close', done);
     });
   });
 }
