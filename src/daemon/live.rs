@@ -227,6 +227,15 @@ impl Writer {
         }
     }
 
+    /// Removes the file for good: under the writer's lock, and as the last word, so a snapshot
+    /// still queued for the writer thread cannot bring it back. A file that outlived a clean
+    /// stop would make the next daemon take the stop for a crash and resurrect the dump.
+    fn remove(&self, path: &std::path::Path) {
+        let mut written = self.written.lock().unwrap_or_else(|p| p.into_inner());
+        *written = u64::MAX;
+        let _ = std::fs::remove_file(path);
+    }
+
     /// Queues a write for the writer thread, started on first use; the receiver fires once it
     /// is done. Without a thread (none could be started) the write happens here.
     fn queue(&self, job: Job) {
@@ -345,7 +354,7 @@ pub async fn run(d: Arc<Daemon>) {
 
 /// A clean stop: every app was stopped on purpose, nothing is left to adopt.
 pub fn remove(d: &Daemon) {
-    let _ = std::fs::remove_file(path(d));
+    d.live_writer.remove(&path(d));
 }
 
 /// What start-up found.
@@ -505,6 +514,20 @@ fn log(line: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_snapshot_written_after_the_removal_does_not_bring_the_file_back() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let file = dir.path().join("live.json");
+        let w = Writer::default();
+        Writer::put(&w.written, &file, 1, b"{}");
+        assert!(file.exists());
+        w.remove(&file);
+        assert!(!file.exists());
+        // A snapshot taken before the stop, reaching the writer thread only now.
+        Writer::put(&w.written, &file, 2, b"{}");
+        assert!(!file.exists());
+    }
 
     #[test]
     fn a_record_gives_back_the_instance_it_was_made_from() {
