@@ -35,7 +35,6 @@ const NOT_OFFERED = {
   'cli/extra-lang.sh': 'needs php-cli, which the test machine does not have',
   'modules/module.sh': 'installs pm2 modules from the npm registry; pm-native has no module system',
   'modules/module-safeguard.sh': 'installs pm2 modules from the npm registry; pm-native has no module system',
-  'internals/source_map.sh': 'source-map-support is a pm2 agent feature (tolerated, not offered)',
   'cli/monit.sh': 'pm2.io monitoring flags (monitor/unmonitor set _km_monitored for pm2.io); not offered',
   'internals/options-via-env.sh': 'PM2_DEEP_MONITORING turns on pm2.io\'s deep metrics agent; not offered',
   'misc/inside-pm2.sh': "its app loads pm2's own library from the checkout (require('../..')), not the CLI under test",
