@@ -4,7 +4,7 @@
 
 const fs = require('fs');
 const path = require('path');
-const { waitFor } = require('./proc');
+const { waitFor, isAlive, killAll } = require('./proc');
 
 const WRITER = path.join(__dirname, '..', 'apps', 'log-writer.js');
 const LINE_BYTES = 80;
@@ -56,4 +56,38 @@ async function writerPid(dir) {
   return Number(f);
 }
 
-module.exports = { WRITER, LINE_BYTES, countLines, fileSize, writerPid };
+/**
+ * Runs the writer under `tool` as app `name` in `home`, resolves to `measure(pid, dir)`, then
+ * deletes the app and its log files (rotated ones too).
+ */
+async function underTool(ctx, tool, home, name, lines, measure) {
+  const dir = ctx.lab.dir('ready');
+  let pid = null;
+  try {
+    tool.run(home, ['start', WRITER, '--name', name], { env: { READY_DIR: dir, LOG_LINES: String(lines) } });
+    pid = await writerPid(dir);
+    return await measure(pid, dir);
+  } finally {
+    tool.run(home, ['delete', name], { check: false, timeoutMs: 30000 });
+    if (pid && !(await waitFor(() => !isAlive(pid), { timeoutMs: 5000 }))) killAll([pid]);
+    const logDir = path.join(home, 'logs');
+    for (const f of fs.readdirSync(logDir)) if (f.startsWith(`${name}-`)) fs.rmSync(path.join(logDir, f), { force: true });
+  }
+}
+
+/** Runs the writer with its stdout a file `<dir>/<fileName>`; resolves to `measure(pid, dir, file)`. */
+async function redirected(ctx, fileName, lines, measure) {
+  const dir = ctx.lab.dir('ready');
+  const file = path.join(dir, fileName);
+  const fd = fs.openSync(file, 'w');
+  const h = ctx.lab.spawnChild(process.execPath, [WRITER], { env: { ...ctx.lab.baseEnv(), READY_DIR: dir, LOG_LINES: String(lines) }, stdio: ['ignore', fd, 'ignore'] });
+  fs.closeSync(fd);
+  try {
+    return await measure(await writerPid(dir), dir, file);
+  } finally {
+    await ctx.lab.stopChild(h);
+    fs.rmSync(file, { force: true });
+  }
+}
+
+module.exports = { WRITER, LINE_BYTES, countLines, fileSize, writerPid, underTool, redirected };

@@ -9,8 +9,8 @@
 
 const fs = require('fs');
 const path = require('path');
-const { nowMs, sleep, waitFor, killPid, isAlive, killAll } = require('../proc');
-const { WRITER, LINE_BYTES, countLines, fileSize, writerPid } = require('../log-lines');
+const { nowMs, sleep, waitFor, killPid } = require('../proc');
+const { LINE_BYTES, countLines, fileSize, underTool: runUnder, redirected } = require('../log-lines');
 const { interleave, row, side } = require('../measure');
 
 const MAX_SIZE = '10M';
@@ -102,33 +102,10 @@ module.exports = {
     const underTool = (tool) => async (rep) => {
       if (setup.error) throw new Error(setup.error);
       const home = homes[tool.name];
-      const logDir = path.join(home, 'logs');
       const name = `rot${rep}`;
-      const dir = ctx.lab.dir('ready');
-      let pid = null;
-      try {
-        tool.run(home, ['start', WRITER, '--name', name], { env: { READY_DIR: dir, LOG_LINES: String(lines) } });
-        pid = await writerPid(dir);
-        record(tool.name, await clock(logDir, name, pid, dir, lines, deadlineMs));
-      } finally {
-        tool.run(home, ['delete', name], { check: false, timeoutMs: 30000 });
-        if (pid && !(await waitFor(() => !isAlive(pid), { timeoutMs: 5000 }))) killAll([pid]);
-        for (const f of fs.readdirSync(logDir)) if (f.startsWith(`${name}-`)) fs.rmSync(path.join(logDir, f), { force: true });
-      }
+      await runUnder(ctx, tool, home, name, lines, async (pid, dir) => record(tool.name, await clock(path.join(home, 'logs'), name, pid, dir, lines, deadlineMs)));
     };
-    const direct = async () => {
-      const dir = ctx.lab.dir('ready');
-      const file = path.join(dir, 'ref-out.log');
-      const fd = fs.openSync(file, 'w');
-      const h = ctx.lab.spawnChild(process.execPath, [WRITER], { env: { ...ctx.lab.baseEnv(), READY_DIR: dir, LOG_LINES: String(lines) }, stdio: ['ignore', fd, 'ignore'] });
-      fs.closeSync(fd);
-      try {
-        record('ref', await clock(dir, 'ref', await writerPid(dir), dir, lines, deadlineMs));
-      } finally {
-        await ctx.lab.stopChild(h);
-        fs.rmSync(file, { force: true });
-      }
-    };
+    const direct = () => redirected(ctx, 'ref-out.log', lines, async (pid, dir) => record('ref', await clock(dir, 'ref', pid, dir, lines, deadlineMs)));
     const run = await interleave(reps, { pm: underTool(pm), pm2: underTool(pm2), ref: direct });
     for (const tool of [pm, pm2]) await ctx.lab.teardown(homes[tool.name]);
 

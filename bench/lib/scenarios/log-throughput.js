@@ -7,8 +7,8 @@
 
 const fs = require('fs');
 const path = require('path');
-const { nowMs, sleep, waitFor, killPid, isAlive, killAll } = require('../proc');
-const { WRITER, LINE_BYTES, countLines, fileSize, writerPid } = require('../log-lines');
+const { nowMs, sleep, killPid } = require('../proc');
+const { LINE_BYTES, countLines, fileSize, underTool: runUnder, redirected } = require('../log-lines');
 const { interleave, row, side } = require('../measure');
 
 /** Triggers the writer and clocks until `file` is complete (or stops growing after the writer is done). */
@@ -64,34 +64,9 @@ module.exports = {
     // pm-native rotates at 10M by default and pm2 (without its module) never does: one file each
     // keeps the comparison about the pipe. Rotation under load is scenario log-rotation.
     pm.run(homes[pm.name], ['set', 'pm2-logrotate:max_size', '1G']);
-    const underTool = (tool) => async (rep) => {
-      const home = homes[tool.name];
-      const name = `log${rep}`;
-      const dir = ctx.lab.dir('ready');
-      let pid = null;
-      try {
-        tool.run(home, ['start', WRITER, '--name', name], { env: { READY_DIR: dir, LOG_LINES: String(lines) } });
-        pid = await writerPid(dir);
-        record(tool.name, await clock(tool.outLog(home, name), pid, dir, lines, deadlineMs));
-      } finally {
-        tool.run(home, ['delete', name], { check: false, timeoutMs: 30000 });
-        if (pid && !(await waitFor(() => !isAlive(pid), { timeoutMs: 5000 }))) killAll([pid]);
-        for (const f of ['out', 'error', 'err']) fs.rmSync(path.join(home, 'logs', `${name}-${f}.log`), { force: true });
-      }
-    };
-    const direct = async () => {
-      const dir = ctx.lab.dir('ready');
-      const file = path.join(dir, 'out.log');
-      const fd = fs.openSync(file, 'w');
-      const h = ctx.lab.spawnChild(process.execPath, [WRITER], { env: { ...ctx.lab.baseEnv(), READY_DIR: dir, LOG_LINES: String(lines) }, stdio: ['ignore', fd, 'ignore'] });
-      fs.closeSync(fd);
-      try {
-        record('ref', await clock(file, await writerPid(dir), dir, lines, deadlineMs));
-      } finally {
-        await ctx.lab.stopChild(h);
-        fs.rmSync(file, { force: true });
-      }
-    };
+    const underTool = (tool) => (rep) =>
+      runUnder(ctx, tool, homes[tool.name], `log${rep}`, lines, async (pid, dir) => record(tool.name, await clock(tool.outLog(homes[tool.name], `log${rep}`), pid, dir, lines, deadlineMs)));
+    const direct = () => redirected(ctx, 'out.log', lines, async (pid, dir, file) => record('ref', await clock(file, pid, dir, lines, deadlineMs)));
     const run = await interleave(reps, { pm: underTool(pm), pm2: underTool(pm2), ref: direct });
     for (const tool of [pm, pm2]) await ctx.lab.teardown(homes[tool.name]);
 
