@@ -340,6 +340,61 @@ if (release === 'good') {
   ctx.ok(['delete', 'rel']);
 });
 
+for (const mode of ['cluster', 'fork']) {
+  test(`a readiness probe of the port the instances share judges the new process, not the old ones (${mode} mode)`, async () => {
+    const port = await freePort();
+    // Every release listens; only "good" answers /health with 200. Without a private probe port
+    // per process, the probe of the shared port would mostly reach the old instances and pass.
+    ctx.write(
+      `shared-${mode}.js`,
+      `
+  const http = require('http');
+  const fs = require('fs');
+  const release = fs.readFileSync('${mode}-release.txt', 'utf8').trim();
+  http.createServer((req, res) => {
+    res.statusCode = req.url === '/health' && release !== 'good' ? 503 : 200;
+    res.end(JSON.stringify({ pid: process.pid, release }));
+  }).listen(Number(process.env.PORT));
+  `,
+    );
+    fs.writeFileSync(path.join(ctx.apps, `${mode}-release.txt`), 'good');
+    const r = startFile(`shared-${mode}.json`, [
+      {
+        name: `shared-${mode}`,
+        script: `shared-${mode}.js`,
+        cwd: ctx.apps,
+        instances: 2,
+        exec_mode: mode,
+        env: { PORT: port },
+        listen_timeout: 2000,
+        readiness: { http: { port, path: '/health' }, interval: 100, timeout: 1000 },
+      },
+    ]);
+    assert.equal(r.status, 0, r.stderr);
+    const before = await ctx.online(`shared-${mode}`, { count: 2 });
+    for (const p of before) assert.equal(p.pm2_env.health.readiness.ok, true, 'each instance judged ready');
+    const good = await ctx.pmAsync(['reload', `shared-${mode}`]);
+    assert.equal(good.status, 0, good.stderr);
+    const mid = await ctx.online(`shared-${mode}`, { count: 2 });
+    for (const p of mid) assert.ok(!before.some((b) => b.pid === p.pid), 'new pids after a good reload');
+    fs.writeFileSync(path.join(ctx.apps, `${mode}-release.txt`), 'bad');
+    const load = loadLoop(port, { loops: 4 });
+    let bad;
+    try {
+      bad = await ctx.pmAsync(['reload', `shared-${mode}`]);
+    } finally {
+      await load.stop();
+    }
+    assert.notEqual(bad.status, 0, `a bad release passed the probe of the shared port: ${bad.stdout}`);
+    assert.match(bad.stderr, new RegExp(`reload of shared-${mode} stopped: its new process \\(pid \\d+\\) was not ready within listen_timeout`));
+    assert.equal(load.stats.failed, 0, `failed requests: ${load.stats.errors.slice(0, 5).join(', ')}`);
+    const after = await ctx.online(`shared-${mode}`, { count: 2 });
+    assert.deepEqual(after.map((p) => p.pid).sort(), mid.map((p) => p.pid).sort(), 'the old processes still run');
+    assert.equal((await get(port)).release, 'good');
+    ctx.ok(['delete', `shared-${mode}`]);
+  });
+}
+
 test('depends_on orders starts (started, healthy), stops dependants first, and refuses cycles', async () => {
   const port = await freePort();
   const stamps = path.join(ctx.apps, 'stamps');

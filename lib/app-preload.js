@@ -2,7 +2,8 @@
 // Loaded with `--require` into every Node app the daemon starts (the daemon embeds this file and
 // writes it to its home). It reports uncaught exceptions on the bus (`process:exception`, as
 // pm2's container does) and does two things for zero-downtime reloads (and, when the app sets
-// max_event_loop_lag, sends the daemon heartbeats; see below):
+// max_event_loop_lag, sends the daemon heartbeats, and gives probed servers a private port of
+// their own; see below):
 //
 // 1. Fork mode: a server's listen() asks the daemon for the listening socket, in Node's own
 //    cluster protocol (queryServer / listening / close), instead of binding it. The daemon binds
@@ -261,9 +262,50 @@
     }
   }
 
+  // --- 4. probes of a shared port ---------------------------------------------------------
+  // The instances of an app share its listening socket, so a daemon's probe of that port may be
+  // answered by any of them (the old one, during a reload). For each server listening on a
+  // probed port (PM_NATIVE_PROBE_PORTS: numbers, or names of variables holding one), a private
+  // 127.0.0.1 port is opened whose connections go to that server, and named to the daemon,
+  // whose probes of this process then dial it. Only for servers reachable on loopback already.
+
+  const TWIN = Symbol('pm-native.probe-twin');
+  const probePorts = new Set(
+    String(process.env.PM_NATIVE_PROBE_PORTS || '')
+      .split(',')
+      .filter(Boolean)
+      .map((p) => Number(/^[0-9]+$/.test(p) ? p : process.env[p]))
+      .filter((n) => Number.isInteger(n) && n > 0),
+  );
+  const onLoopback = (a) => a === '0.0.0.0' || a === '::' || a === '::1' || /^(::ffff:)?127\./.test(a);
+
+  function twin(server) {
+    if (server[TWIN] !== undefined) return;
+    server[TWIN] = null;
+    server.once('listening', () => {
+      const a = server.address();
+      if (!a || typeof a !== 'object' || !probePorts.has(a.port) || !onLoopback(a.address)) return;
+      const announce = (via) => {
+        if (process.connected) process.send({ 'pm-native': 'probe-port', port: a.port, via });
+      };
+      const side = net.createServer((socket) => {
+        if (!server.listening) return socket.destroy();
+        server.emit('connection', socket);
+      });
+      side[TWIN] = null;
+      server[TWIN] = side;
+      side.on('error', () => announce(0));
+      // exclusive: a cluster worker binds it itself instead of asking the primary.
+      side.listen({ port: 0, host: '127.0.0.1', exclusive: true }, () => announce(side.address().port));
+      side.unref();
+      server.once('close', () => side.close());
+    });
+  }
+
   const origListen = net.Server.prototype.listen;
   net.Server.prototype.listen = function listen(...args) {
     instrument(this);
+    if (probePorts.size) twin(this);
     // A cluster worker's servers are closed by Node's own disconnect, not by drainAll.
     if (isClusterWorker) return origListen.apply(this, args);
     if (!servers.has(this)) {

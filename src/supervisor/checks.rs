@@ -94,6 +94,20 @@ impl Checks {
         }
     }
 
+    /// The ports of this machine that TCP and HTTP probes dial: a Node app's preload opens a
+    /// private twin of each of its servers listening on one (see [`super::probe::Routes`]).
+    pub fn local_ports(&self) -> Vec<&Port> {
+        let mut out: Vec<&Port> = Vec::new();
+        for p in [&self.liveness, &self.readiness].into_iter().flatten() {
+            if let Some(port) = p.target.local_port() {
+                if !out.contains(&port) {
+                    out.push(port);
+                }
+            }
+        }
+        out
+    }
+
     /// Whether anything here shows in jlist's `health`.
     pub fn any(&self) -> bool {
         self.liveness.is_some()
@@ -102,6 +116,26 @@ impl Checks {
             || self.watchdog.is_some()
             || self.max_event_loop_lag.is_some()
             || self.no_output_timeout.is_some()
+    }
+}
+
+impl Target {
+    /// The port a TCP or HTTP probe dials on this machine (loopback or any address).
+    pub fn local_port(&self) -> Option<&Port> {
+        match self {
+            Target::Http { host, port, .. } | Target::Tcp { host, port } if is_local(host) => {
+                Some(port)
+            }
+            _ => None,
+        }
+    }
+}
+
+pub fn is_local(host: &str) -> bool {
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    match bare.parse::<std::net::IpAddr>() {
+        Ok(ip) => ip.is_loopback() || ip.is_unspecified(),
+        Err(_) => bare.eq_ignore_ascii_case("localhost"),
     }
 }
 

@@ -86,6 +86,8 @@ pub(super) struct Signals {
     pub listening_is_ready: bool,
     /// Stamped by the preload's heartbeats, when `max_event_loop_lag` is checked.
     pub heartbeat: Option<Arc<super::monitor::Stamps>>,
+    /// The child's shared and private probe ports, when its probes dial its own ports.
+    pub routes: Option<Arc<super::probe::Routes>>,
 }
 
 /// Reads the child's IPC messages: answers handles (Node stalls the channel until it does),
@@ -102,6 +104,7 @@ pub(super) async fn read_channel(
         ready,
         listening_is_ready,
         heartbeat,
+        routes,
     } = signals;
     while let Ok(Some(msg)) = reader.recv().await {
         let value: Value = match serde_json::from_str(&msg.line) {
@@ -136,6 +139,19 @@ pub(super) async fn read_channel(
         if value.as_str() == Some("pm-native:beat") {
             if let Some(s) = &heartbeat {
                 super::monitor::Stamps::touch(&s.heartbeat);
+            }
+            continue;
+        }
+        // The preload's private twin of a probed port (see probe::Routes).
+        if value.get("pm-native").and_then(Value::as_str) == Some("probe-port") {
+            let port = |k: &str| {
+                value
+                    .get(k)
+                    .and_then(Value::as_u64)
+                    .and_then(|n| u16::try_from(n).ok())
+            };
+            if let (Some(r), Some(public), Some(private)) = (&routes, port("port"), port("via")) {
+                r.via(public, private);
             }
             continue;
         }

@@ -42,6 +42,8 @@ pub(super) struct Prepared {
     notify: Option<notify::Bound>,
     pub stamps: Arc<Stamps>,
     heartbeat: Option<Duration>,
+    /// A Node app whose TCP or HTTP probes dial its own ports: the preload's private twins.
+    routes: Option<Arc<probe::Routes>>,
 }
 
 impl Prepared {
@@ -57,7 +59,25 @@ impl Prepared {
         if let Some(h) = self.heartbeat {
             env.push(("PM_NATIVE_HEARTBEAT_MS".into(), h.as_millis().to_string()));
         }
+        if self.routes.is_some() {
+            // Numbers, or names of variables of the app's environment the preload reads.
+            let ports: Vec<String> = self
+                .checks
+                .local_ports()
+                .into_iter()
+                .map(|p| match p {
+                    checks::Port::Fixed(n) => n.to_string(),
+                    checks::Port::Env(name) => name.clone(),
+                })
+                .collect();
+            env.push(("PM_NATIVE_PROBE_PORTS".into(), ports.join(",")));
+        }
         env
+    }
+
+    /// Where the channel reader records the child's shared and private ports.
+    pub fn routes(&self) -> Option<Arc<probe::Routes>> {
+        self.routes.clone()
     }
 
     /// The output stamp, for the log pumps, when silence is checked.
@@ -133,7 +153,12 @@ impl Task {
             }
             (None, _) => None,
         };
+        let routes = (info.launch.is_node && !checks.local_ports().is_empty()).then(|| {
+            let primary = self.ctx.primary.clone();
+            Arc::new(probe::Routes::new(move |port| primary.binds_tcp_port(port)))
+        });
         Prepared {
+            routes,
             gate: checks.gate(info.spec.wait_ready == Some(true)),
             checks,
             notify,
@@ -152,6 +177,7 @@ impl Task {
             env: env.clone(),
             cwd: info.spec.cwd.clone(),
             pid,
+            routes: p.routes.clone(),
         };
         let c = &p.checks;
         let mut run = |probe: &checks::Probe, roles: Roles| {
@@ -344,7 +370,8 @@ impl Task {
         let mut new = self.running.take();
         let new_pid = new.as_ref().map(Running::pid).unwrap_or(0);
         if let Some(n) = new.as_mut() {
-            let _ = child::terminate(&spec, n, false).await;
+            // It may have taken connections from the shared socket: let it finish them.
+            let _ = child::terminate(&spec, n, true).await;
             self.ctx.sampler.forget(n.pid());
         }
         let old_pid = old.pid();

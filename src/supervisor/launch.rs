@@ -114,6 +114,7 @@ impl Task {
                         ready: ready_tx,
                         listening_is_ready: !wait_ready,
                         heartbeat: checks.heartbeat_stamp(),
+                        routes: checks.routes(),
                     },
                     self.ctx.clone(),
                     (info.pm_id, info.name.clone(), info.namespace.clone()),

@@ -20,14 +20,76 @@ use super::{now_ms, ProcInfo};
 /// worth the daemon's time).
 const MAX_RESPONSE: usize = 64 * 1024;
 
+/// Where one child's probes of its own ports go. The instances of an app share its listening
+/// sockets (the daemon hands the same socket to each, so a reload never closes the accept
+/// queue), so a probe of the shared port may be answered by any of them: by the old process
+/// during a reload, by a sibling during a scale-up. A Node app's preload opens a private
+/// 127.0.0.1 port beside each server listening on a probed port, feeds its connections to
+/// that server, and names it on the channel; this child's probes then dial that one.
+pub(super) struct Routes {
+    /// (public, private); private 0: the preload could not open one.
+    via: Mutex<Vec<(u16, u16)>>,
+    /// Whether the daemon holds a shared listening socket on a port now.
+    shared: Box<dyn Fn(u16) -> bool + Send + Sync>,
+}
+
+impl Routes {
+    pub fn new(shared: impl Fn(u16) -> bool + Send + Sync + 'static) -> Routes {
+        Routes {
+            via: Mutex::default(),
+            shared: Box::new(shared),
+        }
+    }
+
+    /// The preload's private twin of `port`.
+    pub fn via(&self, port: u16, private: u16) {
+        let mut t = self.via.lock().unwrap_or_else(|p| p.into_inner());
+        t.retain(|(p, _)| *p != port);
+        t.push((port, private));
+    }
+
+    /// The port a probe of `port` dials, or why it cannot tell this child from the others on
+    /// that port yet (the twin is named right after the child's server listens).
+    fn dial(&self, port: u16) -> Result<u16, String> {
+        let known = self
+            .via
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .find(|(p, _)| *p == port)
+            .map(|(_, v)| *v);
+        match known {
+            Some(0) => Ok(port),
+            Some(private) => Ok(private),
+            None if (self.shared)(port) => Err(format!(
+                "port {port} is shared with the app's other processes and this one has not opened its own probe port (not listening yet)"
+            )),
+            None => Ok(port),
+        }
+    }
+}
+
 /// What a probe needs of its instance, resolved at launch.
 pub(super) struct ProbeEnv {
     pub env: Vec<(String, String)>,
     pub cwd: Option<String>,
     pub pid: u32,
+    /// A Node app's private probe ports (see [`Routes`]).
+    pub routes: Option<Arc<Routes>>,
 }
 
 impl ProbeEnv {
+    /// Where a probe of `host:port` connects: this child's private twin when it has one.
+    fn dial<'a>(&self, host: &'a str, port: u16) -> Result<(&'a str, u16), String> {
+        match &self.routes {
+            Some(r) if super::checks::is_local(host) => match r.dial(port)? {
+                p if p == port => Ok((host, port)),
+                p => Ok(("127.0.0.1", p)),
+            },
+            _ => Ok((host, port)),
+        }
+    }
+
     fn port(&self, p: &Port) -> Result<u16, String> {
         match p {
             Port::Fixed(n) => Ok(*n),
@@ -152,8 +214,9 @@ pub(super) async fn check(t: &Target, timeout: Duration, env: &ProbeEnv) -> Resu
         Target::Exec(cmd) => exec(cmd, timeout, env).await,
         Target::Tcp { host, port } => {
             let port = env.port(port)?;
+            let (to, via) = env.dial(host, port)?;
             bounded(timeout, async {
-                tokio::net::TcpStream::connect((host.as_str(), port))
+                tokio::net::TcpStream::connect((to, via))
                     .await
                     .map(|_| "connected".to_string())
                     .map_err(|e| format!("cannot connect to {host}:{port}: {e}"))
@@ -167,7 +230,8 @@ pub(super) async fn check(t: &Target, timeout: Duration, env: &ProbeEnv) -> Resu
             status,
         } => {
             let port = env.port(port)?;
-            bounded(timeout, http(host, port, path, status)).await
+            let dial = env.dial(host, port)?;
+            bounded(timeout, http(dial, host, port, path, status)).await
         }
     }
 }
@@ -181,13 +245,15 @@ async fn bounded(
         .unwrap_or_else(|_| Err(format!("no answer within {} ms", timeout.as_millis())))
 }
 
+/// A GET of `host:port` (the Host header), connected to `dial`.
 async fn http(
+    dial: (&str, u16),
     host: &str,
     port: u16,
     path: &str,
     accepted: &[(u16, u16)],
 ) -> Result<String, String> {
-    let mut s = tokio::net::TcpStream::connect((host, port))
+    let mut s = tokio::net::TcpStream::connect(dial)
         .await
         .map_err(|e| format!("cannot connect to {host}:{port}: {e}"))?;
     let req = format!(
@@ -304,6 +370,7 @@ mod tests {
             env: vec![("HP".into(), "1".into())],
             cwd: None,
             pid: 1,
+            routes: None,
         }
     }
 
@@ -345,6 +412,73 @@ mod tests {
             !alive
         });
         assert!(gone, "sleep {pid} survived its probe");
+    }
+
+    /// Answers every request with `code` and its own port.
+    async fn answering(code: u16) -> u16 {
+        let l = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let port = l.local_addr().expect("addr").port();
+        tokio::spawn(async move {
+            while let Ok((mut s, _)) = l.accept().await {
+                let mut buf = [0u8; 1024];
+                let _ = s.read(&mut buf).await;
+                let reply = format!("HTTP/1.1 {code} X\r\nContent-Length: 0\r\n\r\n");
+                let _ = s.write_all(reply.as_bytes()).await;
+            }
+        });
+        port
+    }
+
+    #[tokio::test]
+    async fn probes_of_a_shared_port_dial_the_childs_own_twin() {
+        let (public, private) = (answering(200).await, answering(503).await);
+        let shared = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let routes = Arc::new(Routes::new({
+            let shared = shared.clone();
+            move |p| p == public && shared.load(std::sync::atomic::Ordering::Relaxed)
+        }));
+        let env = ProbeEnv {
+            routes: Some(routes.clone()),
+            ..env()
+        };
+        let t = Duration::from_secs(2);
+        let get = |host: &str| Target::Http {
+            host: host.into(),
+            port: Port::Fixed(public),
+            path: "/health".into(),
+            status: vec![(200, 399)],
+        };
+        // Not shared: the port itself, as without routes.
+        assert_eq!(
+            check(&get("127.0.0.1"), t, &env).await,
+            Ok("HTTP 200".into())
+        );
+        shared.store(true, std::sync::atomic::Ordering::Relaxed);
+        let err = check(&get("localhost"), t, &env)
+            .await
+            .expect_err("no twin yet");
+        assert!(
+            err.contains("shared with the app's other processes"),
+            "{err}"
+        );
+        routes.via(public, private);
+        assert_eq!(
+            check(&get("localhost"), t, &env).await,
+            Err("HTTP 503".into())
+        );
+        let tcp = Target::Tcp {
+            host: "0.0.0.0".into(),
+            port: Port::Fixed(public),
+        };
+        assert!(check(&tcp, t, &env).await.is_ok());
+        // A twin the preload could not open: the shared port again.
+        routes.via(public, 0);
+        assert_eq!(
+            check(&get("127.0.0.1"), t, &env).await,
+            Ok("HTTP 200".into())
+        );
     }
 
     #[tokio::test]

@@ -280,6 +280,23 @@ impl Primary {
             .any(|h| h.workers.contains(&id))
     }
 
+    /// Whether a shared TCP socket bound to `port` is held now (by any app): a connection to
+    /// that port reaches whichever of its workers accepts it.
+    pub fn binds_tcp_port(&self, port: u16) -> bool {
+        let st = self.lock();
+        st.handles
+            .values()
+            .filter(|h| h.handle_type == "net.Native" && h.unlink.is_none())
+            .any(|h| {
+                // A copy, so std can ask its address (a socket std does not own, it cannot).
+                h.socket
+                    .try_clone()
+                    .map(std::net::TcpListener::from)
+                    .and_then(|l| l.local_addr())
+                    .is_ok_and(|a| a.port() == port)
+            })
+    }
+
     /// True for the messages [`Primary::on_message`] wants: `NODE_CLUSTER`, and the worker's
     /// `NODE_HANDLE_ACK`/`NACK` for the handles we sent. (A `NODE_HANDLE` *from* the worker is
     /// the channel reader's business: it must ACK or NACK it.)
