@@ -1,14 +1,16 @@
 #!/usr/bin/env node
 'use strict';
-// pm-native vs pm2 benchmark. `npm run bench` (full, ~10 min) or `npm run bench -- --quick`
-// (≤ 3 min). See bench/README.md. Every daemon runs in its own temporary home, traffic stays on
-// 127.0.0.1, and everything started is stopped by pid at the end (also on Ctrl-C).
+// pm-native vs pm2 (and OxMgr, where it has the operation) benchmark. `npm run bench` (full,
+// ~10 min) or `npm run bench -- --quick` (≤ 3 min). See bench/README.md. Every daemon runs in its
+// own temporary home, traffic stays on 127.0.0.1, and everything started is stopped by pid at
+// the end (also on Ctrl-C).
 
 const path = require('path');
 const { Lab } = require('./lib/tools');
 const { Fleets } = require('./lib/fleet');
 const { pidsWithEnv, killAll } = require('./lib/proc');
 const report = require('./lib/report');
+const oxmgr = require('./lib/oxmgr');
 
 // In this order the 20-app fleets grow into the 50-app ones, and the fleets are gone before the
 // scenarios that time start-ups run.
@@ -31,18 +33,20 @@ const SCENARIOS = [
   require('./lib/scenarios/soak'),
 ];
 
-const USAGE = `usage: node bench/run.js [--quick] [--only <id>[,<id>...]] [--save] [--keep] [--list]
-  --quick   3 repetitions and shorter windows (≤ 3 minutes on 2 cores)
-  --only    run only these scenarios (ids from --list); results are printed, not saved
-  --save    with --only: write the results files anyway
-  --keep    keep the temporary homes (logs) after the run
-  --list    list the scenarios`;
+const USAGE = `usage: node bench/run.js [--quick] [--only <id>[,<id>...]] [--save] [--keep] [--no-oxmgr] [--list]
+  --quick     3 repetitions and shorter windows (≤ 3 minutes on 2 cores, plus OxMgr's build)
+  --only      run only these scenarios (ids from --list); results are printed, not saved
+  --save      with --only: write the results files anyway
+  --keep      keep the temporary homes (logs) after the run
+  --no-oxmgr  leave OxMgr out (also PMBENCH_OXMGR=0); see bench/README.md for PMBENCH_OXMGR_BIN/_SRC
+  --list      list the scenarios (* = with an OxMgr column)`;
 
 function parseArgs(argv) {
-  const o = { quick: false, only: null, save: false, keep: false, list: false };
+  const o = { quick: false, only: null, save: false, keep: false, list: false, noOxmgr: process.env.PMBENCH_OXMGR === '0' };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--quick') o.quick = true;
+    else if (a === '--no-oxmgr') o.noOxmgr = true;
     else if (a === '--save') o.save = true;
     else if (a === '--keep') o.keep = true;
     else if (a === '--list') o.list = true;
@@ -67,7 +71,7 @@ function log(...args) {
 async function main() {
   const opts = parseArgs(process.argv.slice(2));
   if (opts.list) {
-    for (const s of SCENARIOS) console.log(`${s.id.padEnd(16)} ${s.title}`);
+    for (const s of SCENARIOS) console.log(`${s.id.padEnd(16)} ${s.oxmgr ? '*' : ' '} ${s.title}`);
     return 0;
   }
   let selected = SCENARIOS;
@@ -103,12 +107,27 @@ async function main() {
   log(`pm-native ${versions.pm} (bin/pm ${versions.pmBinary ? versions.pmBinary.sha256 : '?'}) vs pm2 ${versions.pm2}; ${report.describeMachine(machine)}`);
   log(`mode: ${opts.quick ? 'quick' : 'full'}; homes under ${lab.root}`);
 
+  // Built before anything is measured (a cargo build would load the machine) and only when a
+  // selected scenario has an OxMgr column.
+  let ox = { tool: null, note: null };
+  if (selected.some((s) => s.oxmgr)) {
+    ox = await oxmgr.prepare(lab, { disabled: opts.noOxmgr, log });
+    if (ox.tool) {
+      lab.addTool(ox.tool);
+      versions.oxmgr = ox.version;
+      versions.oxmgrSource = ox.source;
+      log(`OxMgr ${ox.version} (${ox.source})`);
+    } else log(ox.note);
+  }
+
   const ctx = {
     quick: opts.quick,
     reps: opts.quick ? 3 : 5,
     lab,
     pm: lab.tools.pm,
     pm2: lab.tools.pm2,
+    oxmgr: ox.tool, // null when not built: scenarios show its cells as skipped, with oxmgrNote
+    oxmgrNote: ox.note,
     fleets: new Fleets(lab, { settleMs: opts.quick ? 1500 : 3000, log }),
     caps: {},
     log,
@@ -160,6 +179,7 @@ async function main() {
     only: opts.only,
     machine,
     versions,
+    oxmgr: selected.some((s) => s.oxmgr) ? { used: !!ox.tool, note: ox.note || undefined } : undefined,
     rows: report.sortRows(rows).map(report.finalizeRow),
     aa: aa.map(report.finalizeAA),
     timings,
@@ -170,7 +190,7 @@ async function main() {
   console.log('');
   console.log(report.textTable(result.rows));
   console.log('');
-  for (const n of report.notes(result.rows)) console.log(`Note: ${n}`);
+  for (const n of [...report.runNotes(result), ...report.notes(result.rows)]) console.log(`Note: ${n}`);
   console.log('Median (min–max). Ratios are of medians; < 1 = pm-native lower (time, memory, CPU), > 1 = higher (throughput).');
   for (const l of report.aaLines(result.aa)) console.log(`A/A ${l}`);
   console.log(`Cleanup: ${swept.length + leftover.length === 0 ? 'every daemon and app stopped by its tool or by pid; no leftovers' : `${swept.length} swept, ${leftover.length} leftover`}.`);

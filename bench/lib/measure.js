@@ -38,12 +38,15 @@ const notYet = (note) => ({ status: 'not yet', note });
 const skipped = (note) => ({ status: 'skipped', note });
 
 /**
- * One result row. `target` applies to pm/pm2 (ratio of medians), `refTarget` to pm/reference.
- * `absTarget` applies to pm-native's own samples ({ stat: 'median' | 'max', op, value, text }).
- * Targets: { op: '<=' | '>=', value, text }.
+ * One result row. `target` applies to pm/pm2 (ratio of medians), `refTarget` to pm/reference,
+ * `peerTarget` to pm/peer. `absTarget` applies to pm-native's own samples ({ stat: 'median' |
+ * 'max', op, value, text }). Targets: { op: '<=' | '>=', value, text }.
+ * `ref` is a baseline that is not a process manager ({ label, samples }); `peer` is a third
+ * process manager measured like pm and pm2 (OxMgr: `{ label, ...side }`, so it may be a status
+ * such as 'skipped').
  */
-function row({ scenario, metric, unit, better = 'lower', pm, pm2, ref, target, refTarget, absTarget, note }) {
-  return { scenario, metric, unit, better, pm, pm2, ref, target, refTarget, absTarget, note };
+function row({ scenario, metric, unit, better = 'lower', pm, pm2, peer, ref, target, refTarget, peerTarget, absTarget, note }) {
+  return { scenario, metric, unit, better, pm, pm2, peer, ref, target, refTarget, peerTarget, absTarget, note };
 }
 
 /** Lets a scenario fail one side without losing the other. */

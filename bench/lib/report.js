@@ -15,16 +15,18 @@ function checkOp(x, op, value) {
 /** Adds summaries, ratios of medians and target verdicts to a row (in place) and returns it. */
 function finalizeRow(r) {
   for (const k of ['pm', 'pm2']) if (r[k] && r[k].samples) r[k].summary = summarize(r[k].samples);
-  if (r.ref && r.ref.samples) r.ref.summary = summarize(r.ref.samples);
+  for (const k of ['ref', 'peer']) if (r[k] && r[k].samples) r[k].summary = summarize(r[k].samples);
   const med = (s) => (s && s.summary ? s.summary.median : null);
   // A ratio of two zero counts (lines lost) says nothing; leave it out.
   const noRatio = r.unit === 'lines' || r.unit === 'count';
   r.ratio = noRatio ? null : ratio(med(r.pm), med(r.pm2));
   r.refRatio = noRatio ? null : ratio(med(r.pm), med(r.ref));
   r.pm2RefRatio = noRatio ? null : ratio(med(r.pm2), med(r.ref));
+  if (r.peer) r.peerRatio = noRatio ? null : ratio(med(r.pm), med(r.peer));
   r.verdicts = [];
   if (r.target) r.verdicts.push({ text: r.target.text, met: checkOp(r.ratio, r.target.op, r.target.value) });
   if (r.refTarget) r.verdicts.push({ text: r.refTarget.text, met: checkOp(r.refRatio, r.refTarget.op, r.refTarget.value) });
+  if (r.peerTarget) r.verdicts.push({ text: r.peerTarget.text, met: checkOp(r.peerRatio, r.peerTarget.op, r.peerTarget.value) });
   if (r.absTarget) {
     const s = r.pm && r.pm.summary;
     r.verdicts.push({ text: r.absTarget.text, met: s ? checkOp(s[r.absTarget.stat || 'median'], r.absTarget.op, r.absTarget.value) : null });
@@ -44,6 +46,11 @@ function sortRows(rows) {
 /** The distinct row notes, as "scenario, metric: note". */
 function notes(rows) {
   return rows.filter((r) => r.note).map((r) => `${r.scenario}, ${r.metric}: ${r.note}`);
+}
+
+/** Notes about the whole run rather than one row (why OxMgr's cells are "skipped"). */
+function runNotes(result) {
+  return result.oxmgr && result.oxmgr.note ? [result.oxmgr.note] : [];
 }
 
 function finalizeAA(a) {
@@ -66,17 +73,27 @@ function verdictCell(r) {
   return r.verdicts.map((v) => `${v.text} ${v.met == null ? '?' : v.met ? '✓' : '✗'}`).join('; ');
 }
 
-/** The cells of one row, in table order. */
-function cells(r) {
+// The third process manager's columns (OxMgr) appear only in tables that have a row with it.
+const PEER = 'OxMgr';
+const hasPeer = (rows) => rows.some((r) => r.peer);
+
+/** The cells of one row, in table order; `withPeer` adds the peer's two cells (empty without one). */
+function cells(r, withPeer = false) {
   const refCell = r.ref && r.ref.summary ? `${r.ref.label}: ${fmtSummary(r.ref.summary, r.unit)}` : '';
   const vsRef = r.ref && r.ref.summary && (r.refRatio != null || r.pm2RefRatio != null) ? [r.refRatio, r.pm2RefRatio].map(fmtRatio).join(' / ') : '';
-  return [r.scenario, r.metric, sideCell(r.pm, r.unit), sideCell(r.pm2, r.unit), fmtRatio(r.ratio), refCell, vsRef, verdictCell(r)];
+  const peer = !withPeer ? [] : r.peer ? [sideCell(r.peer, r.unit), r.peer.summary ? fmtRatio(r.peerRatio) : ''] : ['', ''];
+  return [r.scenario, r.metric, sideCell(r.pm, r.unit), sideCell(r.pm2, r.unit), fmtRatio(r.ratio), ...peer, refCell, vsRef, verdictCell(r)];
 }
 
-const HEAD = ['Scenario', 'Metric', 'pm-native', 'pm2', 'pm-native / pm2', 'Reference', 'pm-native / ref, pm2 / ref', 'Target'];
+function head(withPeer) {
+  const peer = withPeer ? [PEER, `pm-native / ${PEER}`] : [];
+  return ['Scenario', 'Metric', 'pm-native', 'pm2', 'pm-native / pm2', ...peer, 'Reference', 'pm-native / ref, pm2 / ref', 'Target'];
+}
 
 function textTable(rows) {
-  const all = [HEAD, ...rows.map(cells)];
+  const withPeer = hasPeer(rows);
+  const HEAD = head(withPeer);
+  const all = [HEAD, ...rows.map((r) => cells(r, withPeer))];
   const widths = HEAD.map((_, i) => Math.max(...all.map((c) => [...c[i]].length)));
   const line = (c) => c.map((x, i) => x + ' '.repeat(widths[i] - [...x].length)).join('  ').trimEnd();
   return [line(all[0]), widths.map((w) => '-'.repeat(w)).join('  '), ...all.slice(1).map(line)].join('\n');
@@ -115,22 +132,30 @@ function markdown(result) {
     `Measured ${result.date} (${result.mode === 'quick' ? 'quick run: ≥ 3 repetitions, shorter windows' : 'full run: ≥ 5 repetitions'}) on ${describeMachine(m)}; ` +
       `load average at start ${m.loadavg.join(' / ')}. pm-native ${result.versions.pm}` +
       (result.versions.pmBinary ? ` (bin/pm sha256 ${result.versions.pmBinary.sha256}…)` : '') +
-      ` against pm2 ${result.versions.pm2}, alternating in the same run, isolated homes.`,
+      ` against pm2 ${result.versions.pm2}` +
+      (result.versions.oxmgr ? ` and OxMgr ${result.versions.oxmgr}` : '') +
+      `, alternating in the same run, isolated homes.`,
   );
   for (const w of result.warnings || []) out.push(`\n**Warning:** ${w}.`);
   out.push('');
+  const withPeer = hasPeer(result.rows);
+  const HEAD = head(withPeer);
   out.push(`| ${HEAD.join(' | ')} |`);
   out.push(`|${HEAD.map(() => '---').join('|')}|`);
-  for (const r of result.rows) out.push(`| ${cells(r).map(mdEscape).join(' | ')} |`);
+  for (const r of result.rows) out.push(`| ${cells(r, withPeer).map(mdEscape).join(' | ')} |`);
   out.push('');
-  const ns = notes(result.rows);
+  const ns = [...runNotes(result), ...notes(result.rows)];
   if (ns.length) {
     out.push('Notes:');
     out.push('');
     for (const n of ns) out.push(`- ${mdEscape(n)}`);
     out.push('');
   }
-  out.push('Median (min–max) over the repetitions. Ratios are ratios of medians: below 1 means pm-native uses less time or memory, ' + 'above 1 (throughput) means more lines per second. "not yet": the feature has not landed in pm-native.');
+  out.push(
+    'Median (min–max) over the repetitions. Ratios are ratios of medians: below 1 means pm-native uses less time or memory, ' +
+      'above 1 (throughput) means more lines per second. "not yet": the feature has not landed in pm-native.' +
+      (withPeer ? ' The OxMgr column is filled where OxMgr has the same operation.' : ''),
+  );
   if (result.aa.length) {
     out.push('');
     out.push('A/A runs (the same tool against itself) show how much of a ratio is noise:');
@@ -172,4 +197,4 @@ function embedInReadme(readmePath, md) {
   return true;
 }
 
-module.exports = { sortRows, notes, finalizeRow, finalizeAA, textTable, aaLines, machine, describeMachine, markdown, writeResults, embedInReadme };
+module.exports = { sortRows, notes, runNotes, finalizeRow, finalizeAA, textTable, aaLines, machine, describeMachine, markdown, writeResults, embedInReadme };

@@ -1,29 +1,50 @@
 'use strict';
-// Drivers for the two process managers under test, and the Lab that owns every home, daemon and
-// child process a run starts (so that it can clean all of them up, by pid).
+// Drivers for the process managers under test (pm-native and pm2; OxMgr when lib/oxmgr.js could
+// build it), and the Lab that owns every home, daemon and child process a run starts (so that it
+// can clean all of them up, by pid).
 
 const fs = require('fs');
 const os = require('os');
 const path = require('path');
 const cp = require('child_process');
+const net = require('net');
 const { isAlive, killPid, killAll, pidsWithEnv, readPidFile, sleep, waitFor, nowMs } = require('./proc');
+const { HOST, freePort } = require('./http');
 
 const REPO = path.resolve(__dirname, '..', '..');
 const NODE_DIR = path.dirname(process.execPath);
 
 /** Variables that would point a tool at another home or change pm2's output. */
-const SCRUB = ['PM_HOME', 'PM2_HOME', 'PM2_DISCRETE_MODE', 'PM2_SILENT', 'pm_id', 'name', 'NODE_APP_INSTANCE', 'NODE_UNIQUE_ID', 'NODE_CHANNEL_FD'];
+const SCRUB = [
+  'PM_HOME',
+  'PM2_HOME',
+  'PM2_DISCRETE_MODE',
+  'PM2_SILENT',
+  'pm_id',
+  'name',
+  'NODE_APP_INSTANCE',
+  'NODE_UNIQUE_ID',
+  'NODE_CHANNEL_FD',
+  'OXMGR_HOME',
+  'OXMGR_DAEMON_ADDR',
+  'OXMGR_API_ADDR',
+];
 
 class Tool {
   /**
    * @param {object} spec
-   * @param {string} spec.name      'pm' or 'pm2' (keys in results)
+   * @param {string} spec.name      'pm', 'pm2' or 'oxmgr' (keys in results)
    * @param {string} spec.label     for tables
    * @param {string} spec.bin       the executable, run directly (pm2's is a `#!/usr/bin/env node` script)
-   * @param {(home: string) => object} spec.homeEnv
+   * @param {(home: string) => object} [spec.homeEnv]
+   * @param {string} spec.homeVar   the variable naming the home (teardown finds survivors by it)
    * @param {string} spec.pidFileName  the daemon's pid file inside the home
    */
   constructor(spec) {
+    this.stopArgs = ['kill']; // stops the daemon and its apps
+    this.stopGraceMs = 3000; // how long the daemon may take to exit once stopArgs has returned
+    this.jlistArgs = ['jlist'];
+    this.lsArgs = ['ls'];
     Object.assign(this, spec);
     this.lab = null;
   }
@@ -68,8 +89,13 @@ class Tool {
     return this.lab.spawnChild(this.bin, args, { env: this.env(home, env) });
   }
 
+  /** Starts `node <script>` as app `name` with `env` in the app's environment. */
+  startScript(home, script, { name, env = {}, timeoutMs } = {}) {
+    return this.run(home, ['start', script, '--name', name], { env, timeoutMs });
+  }
+
   jlist(home) {
-    const r = this.run(home, ['jlist'], { timeoutMs: 30000 });
+    const r = this.run(home, this.jlistArgs, { timeoutMs: 30000 });
     const text = r.stdout.trim();
     // pm2 may print notices before the JSON; take from the first '['.
     return JSON.parse(text.slice(text.indexOf('[')));
@@ -114,6 +140,7 @@ const pmTool = new Tool({
   label: 'pm-native',
   bin: process.env.PMBENCH_PM_BIN || path.join(REPO, 'bin', 'pm'),
   pidFileName: 'pm.pid',
+  homeVar: 'PM_HOME',
   homeEnv: (home) => ({ PM_HOME: home }),
   version() {
     const r = cp.spawnSync(this.bin, ['-v'], { encoding: 'utf8', env: this.env(this.lab.root) });
@@ -136,6 +163,7 @@ const pm2Tool = new Tool({
   label: 'pm2',
   bin: process.env.PMBENCH_PM2_BIN || path.join(REPO, 'node_modules', '.bin', 'pm2'),
   pidFileName: 'pm2.pid',
+  homeVar: 'PM2_HOME',
   homeEnv: (home) => ({ PM2_HOME: home, PM2_DISCRETE_MODE: 'true' }),
   version() {
     // Not `pm2 -v`: it starts a daemon.
@@ -147,10 +175,128 @@ const pm2Tool = new Tool({
   },
 });
 
+/** Single-quotes `s` for a command line that OxMgr splits with shell-words (it runs no shell). */
+function shq(s) {
+  return /^[\w@%+=:,./-]+$/.test(s) ? s : `'${String(s).replace(/'/g, `'\\''`)}'`;
+}
+
+/** One IPC `ping` to an OxMgr daemon (newline-delimited JSON over TCP): true when it answers ok. */
+function oxmgrPing(port, timeoutMs = 250) {
+  return new Promise((resolve) => {
+    let buf = '';
+    const sock = net.connect({ host: HOST, port });
+    const done = (ok) => {
+      sock.destroy();
+      resolve(ok);
+    };
+    sock.setTimeout(timeoutMs, () => done(false));
+    sock.on('error', () => done(false));
+    sock.on('connect', () => sock.write('{"type":"ping"}\n'));
+    sock.on('data', (c) => {
+      buf += c;
+      const nl = buf.indexOf('\n');
+      if (nl < 0) return;
+      try {
+        done(JSON.parse(buf.slice(0, nl)).ok === true);
+      } catch {
+        done(false);
+      }
+    });
+  });
+}
+
+/**
+ * OxMgr (github.com/Vladimir-Urik/OxMgr), driven as its own scripts/benchmark_oxmgr_vs_pm2.py
+ * drives it: the bench runs `oxmgr daemon run` itself, so the daemon's pid is the child's pid
+ * (OxMgr writes no pid file; the bench writes one into the home so that the Lab's teardown works
+ * as for the others). Every home gets its own OXMGR_HOME and its own loopback ports for the CLI
+ * and API endpoints: OxMgr's defaults are one fixed port per uid, which would reach the user's
+ * own daemon. `daemon stop` stops the apps and the daemon.
+ */
+class OxmgrTool extends Tool {
+  constructor({ bin, version }) {
+    super({ name: 'oxmgr', label: 'OxMgr', bin, pidFileName: 'bench-daemon.pid', homeVar: 'OXMGR_HOME' });
+    this.stopArgs = ['daemon', 'stop'];
+    this.stopGraceMs = 20000; // `daemon stop` returns at once; the daemon then stops its apps one by one
+    this.jlistArgs = ['list', '--json'];
+    this.lsArgs = ['list'];
+    this.versionText = version;
+    this.addrs = new Map(); // home -> { daemon, api } ports
+  }
+
+  version() {
+    return this.versionText;
+  }
+
+  homeEnv(home) {
+    const a = this.addrs.get(home);
+    // Without its address the CLI would go to (or start) a daemon on OxMgr's default port.
+    if (!a) throw new Error(`oxmgr: no daemon address for ${home} (ensureDaemon first)`);
+    return { OXMGR_HOME: home, OXMGR_DAEMON_ADDR: `${HOST}:${a.daemon}`, OXMGR_API_ADDR: `${HOST}:${a.api}` };
+  }
+
+  /** The app's own environment goes in `--env`: OxMgr gives apps the daemon's, not the CLI's. */
+  startScript(home, script, { name, env = {}, timeoutMs } = {}) {
+    const envArgs = Object.entries(env).flatMap(([k, v]) => ['--env', `${k}=${v}`]);
+    // Restarted however often it dies (the defaults stop after 3 crashes in 5 minutes), as in
+    // OxMgr's own benchmark.
+    const policy = ['--restart', 'always', '--max-restarts', '1000', '--crash-restart-limit', '0'];
+    return this.run(home, ['start', `${shq(process.execPath)} ${shq(script)}`, '--name', name, ...envArgs, ...policy], { timeoutMs });
+  }
+
+  async ensureDaemon(home) {
+    const known = this.daemonPid(home);
+    if (known && isAlive(known)) return known;
+    const daemon = await freePort();
+    let api = await freePort();
+    while (api === daemon) api = await freePort();
+    this.addrs.set(home, { daemon, api });
+    const logFile = path.join(home, 'daemon.log');
+    const fd = fs.openSync(logFile, 'a');
+    let handle;
+    try {
+      handle = this.lab.spawnChild(this.bin, ['daemon', 'run'], { env: this.env(home), stdio: ['ignore', fd, fd] });
+    } finally {
+      fs.closeSync(fd);
+    }
+    let exited = null;
+    handle.done.then((r) => (exited = r));
+    if (handle.pid) {
+      fs.writeFileSync(this.pidFile(home), `${handle.pid}\n`);
+      this.lab.noteDaemon(home, handle.pid);
+    }
+    const ready = await waitFor(async () => exited || (await oxmgrPing(daemon)), { timeoutMs: 10000, intervalMs: 10 });
+    if (!ready || exited) {
+      const tail = (fs.existsSync(logFile) ? fs.readFileSync(logFile, 'utf8') : '').trim().split('\n').slice(-2).join(' | ');
+      const why = exited ? (exited.error ? exited.error.message : `exited ${exited.code ?? exited.signal}`) : 'no answer to ping after 10 s';
+      throw new Error(`oxmgr daemon run: ${why}${tail ? `: ${tail}` : ''}`);
+    }
+    return handle.pid;
+  }
+
+  jlist(home) {
+    return JSON.parse(this.run(home, this.jlistArgs, { timeoutMs: 30000 }).stdout);
+  }
+
+  async waitOnline(home, n, timeoutMs = 60000) {
+    let last = null;
+    const ok = await waitFor(
+      () => {
+        last = this.jlist(home);
+        return last.filter((p) => p.pid > 0 && p.status === 'running').length >= n ? last : null;
+      },
+      { timeoutMs, intervalMs: 250 },
+    );
+    if (!ok) throw new Error(`oxmgr: ${n} apps not running after ${timeoutMs} ms (${(last || []).map((p) => p.status).join(',')})`);
+    return ok;
+  }
+}
+
 /**
  * Owns the run's temporary root, every home (with its daemon pid), and every child process the
- * bench spawns itself. Cleanup is by pid: the tool's own `kill`, then SIGKILL of the recorded
- * daemon pid, then SIGKILL of any process whose environment names the home or the run marker.
+ * bench spawns itself. Cleanup is by pid: the tool's own `kill` (OxMgr: `daemon stop`), then
+ * SIGKILL of the recorded daemon pid, then SIGKILL of any process whose environment names the
+ * home or the run marker.
  */
 class Lab {
   constructor({ keep = false, log = () => {} } = {}) {
@@ -166,6 +312,12 @@ class Lab {
     for (const t of Object.values(this.tools)) t.lab = this;
     this.seq = 0;
     this.aborted = false; // set by abort(): nothing new may start
+  }
+
+  /** A driver known only once the run has started (OxMgr, built by lib/oxmgr.js). */
+  addTool(tool) {
+    tool.lab = this;
+    this.tools[tool.name] = tool;
   }
 
   baseEnv() {
@@ -229,7 +381,7 @@ class Lab {
   }
 
   /**
-   * Stops one home: the tool's `kill`, then SIGKILL of whatever of it survived; removes the home.
+   * Stops one home: the tool's `kill` (its stopArgs), then SIGKILL of whatever of it survived; removes the home.
    * Returns once the daemon has exited. A zombie counts as exited: under an init that reaps
    * slowly, `pm kill` goes on polling until the zombie is reaped, and it may finish in the
    * background (see settle()).
@@ -245,17 +397,16 @@ class Lab {
     let cli = null;
     let cliFinished = Promise.resolve();
     if (!daemonGone()) {
-      cli = tool.spawn(home, ['kill']);
+      cli = tool.spawn(home, tool.stopArgs);
       const timer = setTimeout(() => killPid(cli.pid, 'SIGKILL'), 20000);
       cliFinished = cli.done.then(() => clearTimeout(timer));
       await Promise.race([cliFinished, waitFor(daemonGone, { timeoutMs: 20000, intervalMs: 10 })]);
     }
-    await waitFor(daemonGone, { timeoutMs: 3000, intervalMs: 20 });
+    await waitFor(daemonGone, { timeoutMs: tool.stopGraceMs, intervalMs: 20 });
     const leftover = killAll([...h.daemonPids]);
     // Apps (or a daemon we never saw the pid of) that still carry this home in their environment,
     // given a moment to finish exiting. The `kill` command itself carries it too: skip it.
-    const envVar = tool.name === 'pm' ? 'PM_HOME' : 'PM2_HOME';
-    const survivors = () => pidsWithEnv(`${envVar}=${home}`).filter((p) => !cli || p !== cli.pid);
+    const survivors = () => pidsWithEnv(`${tool.homeVar}=${home}`).filter((p) => !cli || p !== cli.pid);
     if (!(await waitFor(() => survivors().length === 0, { timeoutMs: 2000, intervalMs: 50 }))) leftover.push(...killAll(survivors()));
     if (leftover.length) this.log(`  ! ${tool.name} ${path.basename(home)}: SIGKILLed ${leftover.length} survivor(s) after \`kill\`: ${leftover.join(' ')}`);
     const removal = cliFinished.then(() => {
@@ -301,7 +452,7 @@ class Lab {
         const pid = readPidFile(h.tool.pidFile(home));
         if (pid) h.daemonPids.add(pid);
         if ([...h.daemonPids].some(isAlive)) {
-          const k = cp.spawn(h.tool.bin, ['kill'], { env: h.tool.env(home), stdio: 'ignore' });
+          const k = cp.spawn(h.tool.bin, h.tool.stopArgs, { env: h.tool.env(home), stdio: 'ignore' });
           const exited = new Promise((r) => k.once('exit', r).once('error', r));
           await Promise.race([exited, sleep(5000)]);
           killPid(k.pid, 'SIGKILL');
@@ -318,4 +469,4 @@ class Lab {
   }
 }
 
-module.exports = { Lab, Tool, REPO };
+module.exports = { Lab, Tool, OxmgrTool, REPO };

@@ -8,15 +8,24 @@
 // - `jlist` and `ls` wall time (fresh CLI process, output to a pipe), interleaved;
 // - `stop all` and `delete all`, each clocked until the command returns.
 // The 1,000-app rows state the cost of each extra app between the two sizes.
+// OxMgr does the same with its own commands: `apply oxfile.toml` (the same apps, restart_policy
+// "never"), `list --json` for jlist, `list` for ls, `stop all`, `delete all`; at 1,000 apps
+// without the last two (see OXMGR_STOP_MAX).
 
 const fs = require('fs');
 const path = require('path');
 const cp = require('child_process');
 const { nowMs, sleep, waitFor, rssKiB, isAlive, killAll } = require('../proc');
-const { interleave, side, row } = require('../measure');
+const { interleave, side, skipped, row } = require('../measure');
+const { fmtValue } = require('../stats');
+const { oxSide, toolsOf } = require('../oxmgr');
 
 const SIZES = [100, 1000];
 const SLEEP = '/bin/sleep';
+// OxMgr stops its apps one at a time and polls each every 200 ms until it is gone: `stop all`
+// takes ~0.2 s per app (~20 s for 100, over 3 minutes for 1,000). Above this size the bench does
+// not clock its stop and delete and ends the apps itself, by pid, before `daemon stop`.
+const OXMGR_STOP_MAX = 100;
 
 /** Direct children of `pid` that have exec'd `sleep`. */
 function sleepingChildren(pid) {
@@ -56,6 +65,19 @@ function writeEcosystem(dir, n) {
   return file;
 }
 
+/** The same fleet as an oxfile, the format OxMgr's own benchmark starts its fleets from. */
+function writeOxfile(dir, n) {
+  const apps = Array.from({ length: n }, (_, i) => `[[apps]]\nname = "s${i}"\ncommand = "${SLEEP} 100000"\nrestart_policy = "never"\nstop_timeout_secs = 1\n`);
+  const file = path.join(dir, 'oxfile.toml');
+  fs.writeFileSync(file, `version = 1\n\n${apps.join('\n')}`);
+  return file;
+}
+
+/** `start <ecosystem>`, or OxMgr's `apply <oxfile>`. */
+function startFleetArgs(tool, dir, n) {
+  return tool.name === 'oxmgr' ? ['apply', writeOxfile(dir, n)] : ['start', writeEcosystem(dir, n)];
+}
+
 /** The shell loop: N sleeps from one `sh`, clocked until all have exec'd; then ended. */
 async function shellLoop(ctx, n) {
   const t0 = nowMs();
@@ -76,23 +98,26 @@ async function oneFleet(ctx, tool, n, out) {
   const home = ctx.lab.newHome(tool, `fleet${n}`);
   try {
     const daemon = await tool.ensureDaemon(home);
-    const eco = writeEcosystem(ctx.lab.dir('eco'), n);
+    const args = startFleetArgs(tool, ctx.lab.dir('eco'), n);
     const t0 = nowMs();
-    tool.run(home, ['start', eco], { timeoutMs: 300000 });
+    tool.run(home, args, { timeoutMs: 300000 });
     out.start.push(await untilRunning(daemon, n, t0, tool.name));
     await sleep(2000);
     out.rss.push(rssKiB(daemon) / 1024);
     const samples = n >= 1000 ? 5 : 10;
-    for (let i = 0; i < 2; i++) tool.run(home, ['jlist'], { timeoutMs: 60000 });
+    for (let i = 0; i < 2; i++) tool.run(home, tool.jlistArgs, { timeoutMs: 60000 });
     const run = await interleave(samples, {
-      jlist: () => tool.run(home, ['jlist'], { timeoutMs: 60000 }).ms,
-      ls: () => tool.run(home, ['ls'], { timeoutMs: 60000 }).ms,
+      jlist: () => tool.run(home, tool.jlistArgs, { timeoutMs: 60000 }).ms,
+      ls: () => tool.run(home, tool.lsArgs, { timeoutMs: 60000 }).ms,
     });
     out.jlist.push(...run.samples.jlist);
     out.ls.push(...run.samples.ls);
     const pids = sleepingChildren(daemon);
-    out.stop.push(tool.run(home, ['stop', 'all'], { timeoutMs: 120000 }).ms);
-    out.delete.push(tool.run(home, ['delete', 'all'], { timeoutMs: 120000 }).ms);
+    if (tool.name === 'oxmgr' && n > OXMGR_STOP_MAX) killAll(pids);
+    else {
+      out.stop.push(tool.run(home, ['stop', 'all'], { timeoutMs: 120000 }).ms);
+      out.delete.push(tool.run(home, ['delete', 'all'], { timeoutMs: 120000 }).ms);
+    }
     const gone = await waitFor(() => pids.every((p) => !isAlive(p)), { timeoutMs: 10000 });
     if (!gone) ctx.log(`  ! ${tool.name}: ${killAll(pids).length} app(s) alive 10 s after delete all; SIGKILLed`);
   } finally {
@@ -109,17 +134,18 @@ module.exports = {
   id: 'fleet-scale',
   title: 'Fleets of 100 and 1,000 apps',
   fleets: [],
+  oxmgr: true,
 
   async run(ctx) {
-    const { pm, pm2 } = ctx;
+    const tools = toolsOf(ctx);
     const reps = ctx.quick ? 1 : 2;
     const fig = () => ({ start: [], rss: [], jlist: [], ls: [], stop: [], delete: [] });
     const res = {};
     for (const n of SIZES) {
-      res[n] = { pm: fig(), pm2: fig(), shell: [] };
-      const errors = { pm: [], pm2: [] };
+      res[n] = { pm: fig(), pm2: fig(), oxmgr: fig(), shell: [] };
+      const errors = { pm: [], pm2: [], oxmgr: [] };
       for (let rep = 0; rep < reps; rep++) {
-        const order = rep % 2 ? [pm2, pm] : [pm, pm2];
+        const order = tools.map((_, i) => tools[(i + rep) % tools.length]);
         for (const tool of order) {
           await oneFleet(ctx, tool, n, res[n][tool.name]).catch((e) => errors[tool.name].push(e.message));
         }
@@ -141,8 +167,17 @@ module.exports = {
     for (const n of SIZES) {
       const r = res[n];
       const s = (tool, key) => side(r[tool][key], r.errors[tool]);
+      const ox = (key) => oxSide(ctx, r.oxmgr[key], r.errors.oxmgr);
+      const oxStopped = (key) => (ctx.oxmgr && n > OXMGR_STOP_MAX ? { label: 'OxMgr', ...skipped(`not clocked above ${OXMGR_STOP_MAX} apps`) } : ox(key));
+      const oxStopNote = () => {
+        if (!ctx.oxmgr || n <= OXMGR_STOP_MAX) return undefined;
+        const at = res[SIZES[0]].oxmgr.stop;
+        const took = at.length ? ` (${fmtValue(median(at), 'ms')} for ${SIZES[0]})` : '';
+        return `OxMgr: not clocked: it stops apps one at a time, ~0.2 s each${took}; the bench ends its ${n} apps by pid`;
+      };
       const scen = `11 fleet of ${n}`;
-      const cost = (key, unit) => (n === SIZES[1] ? `; per extra app: pm ${perApp('pm', key)} ${unit}, pm2 ${perApp('pm2', key)} ${unit}` : '');
+      const oxCost = (key, unit) => (ctx.oxmgr && res[SIZES[0]].oxmgr[key].length && r.oxmgr[key].length ? `, OxMgr ${perApp('oxmgr', key)} ${unit}` : '');
+      const cost = (key, unit) => (n === SIZES[1] ? `; per extra app: pm ${perApp('pm', key)} ${unit}, pm2 ${perApp('pm2', key)} ${unit}${oxCost(key, unit)}` : '');
       rows.push(
         row({
           scenario: scen,
@@ -150,8 +185,10 @@ module.exports = {
           unit: 'ms',
           pm: s('pm', 'start'),
           pm2: s('pm2', 'start'),
+          peer: ox('start'),
           ref: { label: 'shell loop', samples: r.shell },
           refTarget: n === 1000 ? { op: '<=', value: 1.1, text: '≤ 1.1× shell loop' } : undefined,
+          note: ctx.oxmgr ? 'OxMgr: `apply oxfile.toml` with the same apps' : undefined,
         }),
         row({
           scenario: scen,
@@ -159,6 +196,7 @@ module.exports = {
           unit: 'MiB',
           pm: s('pm', 'rss'),
           pm2: s('pm2', 'rss'),
+          peer: ox('rss'),
           absTarget: { stat: 'median', op: '<=', value: targets.rss[n], text: `≤ ${targets.rss[n]} MiB` },
           note: `VmRSS${cost('rss', 'MiB')}`,
         }),
@@ -168,8 +206,9 @@ module.exports = {
           unit: 'ms',
           pm: s('pm', 'jlist'),
           pm2: s('pm2', 'jlist'),
+          peer: ox('jlist'),
           absTarget: { stat: 'median', op: '<=', value: targets.jlist[n], text: `≤ ${targets.jlist[n]} ms` },
-          note: `fresh CLI, output to a pipe${cost('jlist', 'ms')}`,
+          note: `fresh CLI, output to a pipe${ctx.oxmgr ? '; OxMgr: `list --json`' : ''}${cost('jlist', 'ms')}`,
         }),
         row({
           scenario: scen,
@@ -177,8 +216,9 @@ module.exports = {
           unit: 'ms',
           pm: s('pm', 'ls'),
           pm2: s('pm2', 'ls'),
+          peer: ox('ls'),
           absTarget: { stat: 'median', op: '<=', value: targets.ls[n], text: `≤ ${targets.ls[n]} ms` },
-          note: cost('ls', 'ms').replace(/^; /, '') || undefined,
+          note: [ctx.oxmgr ? 'OxMgr: `list`' : '', cost('ls', 'ms').replace(/^; /, '')].filter(Boolean).join('; ') || undefined,
         }),
         row({
           scenario: scen,
@@ -186,7 +226,9 @@ module.exports = {
           unit: 'ms',
           pm: s('pm', 'stop'),
           pm2: s('pm2', 'stop'),
+          peer: oxStopped('stop'),
           absTarget: n === 1000 ? { stat: 'median', op: '<=', value: 2000, text: '< 2 s' } : undefined,
+          note: oxStopNote(),
         }),
         row({
           scenario: scen,
@@ -194,8 +236,8 @@ module.exports = {
           unit: 'ms',
           pm: s('pm', 'delete'),
           pm2: s('pm2', 'delete'),
+          peer: oxStopped('delete'),
           absTarget: n === 1000 ? { stat: 'median', op: '<=', value: 2000, text: '< 2 s' } : undefined,
-          note: 'OxMgr: not measured (no driver in this bench yet)',
         }),
       );
     }
