@@ -21,8 +21,22 @@ pub struct Usage {
 pub struct Sampler {
     /// pid → the last sample read from `/proc`.
     last: Mutex<HashMap<u32, Last>>,
-    /// The last scan of every process's parent and RSS, for process trees' memory.
-    table: Mutex<Option<(Instant, Table)>>,
+    /// The trees asked for within the current tick, and its scan of `/proc` once there is one.
+    trees: Mutex<Trees>,
+}
+
+/// Up to this many trees per tick are walked down from their roots (a few reads per process
+/// of the tree); past it one scan of every process on the machine answers the rest, and the
+/// next tick scans from the start. With 1,000 apps of which one has a memory limit, the scan
+/// was the daemon's whole idle CPU.
+const WALK_MAX: u32 = 16;
+
+#[derive(Default)]
+struct Trees {
+    at: Option<Instant>,
+    asked: u32,
+    asked_before: u32,
+    scan: Option<Table>,
 }
 
 /// One pass over `/proc`: each process's RSS and children.
@@ -146,18 +160,29 @@ impl Sampler {
         }
     }
 
-    /// The RSS of `pid` and its descendants (`max_memory_restart` counts a worker pool too),
-    /// from one scan of `/proc` shared by every caller within `max_age`: the daemon's memory
-    /// checks fire together on one tick (see `supervisor::task`), so however many apps have a
-    /// limit, each tick reads each process once.
+    /// The RSS of `pid` and its descendants (`max_memory_restart` counts a worker pool too).
+    /// The daemon's memory checks fire together on one tick (see `supervisor::task`); callers
+    /// within `max_age` of the tick's first share it: a few trees are each walked down from
+    /// their root, many are answered from one scan of `/proc`, so however many apps have a
+    /// limit, each tick reads each process about once.
     pub fn tree_rss(&self, pid: u32, max_age: std::time::Duration) -> u64 {
-        let mut table = self.table.lock().unwrap_or_else(|p| p.into_inner());
+        let mut t = self.trees.lock().unwrap_or_else(|p| p.into_inner());
         let now = Instant::now();
-        let fresh = matches!(&*table, Some((at, _)) if now.duration_since(*at) < max_age);
-        if !fresh {
-            *table = Some((now, Table::scan()));
+        if t.at.is_none_or(|at| now.duration_since(at) >= max_age) {
+            let before = t.asked;
+            *t = Trees {
+                at: Some(now),
+                asked: 0,
+                asked_before: before,
+                scan: None,
+            };
         }
-        table.as_ref().map(|(_, t)| t.tree_rss(pid)).unwrap_or(0)
+        t.asked += 1;
+        if t.scan.is_none() && t.asked.max(t.asked_before) <= WALK_MAX {
+            drop(t);
+            return crate::sys::proc::tree_rss(pid);
+        }
+        t.scan.get_or_insert_with(Table::scan).tree_rss(pid)
     }
 
     pub fn forget(&self, pid: u32) {
@@ -193,7 +218,7 @@ mod tests {
     }
 
     #[test]
-    fn a_tree_counts_its_children_from_one_scan() {
+    fn a_tree_counts_its_children_walked_or_from_one_scan() {
         let mut child = std::process::Command::new("sleep")
             .arg("30")
             .spawn()
@@ -202,25 +227,34 @@ mod tests {
         let s = Sampler::default();
         let window = std::time::Duration::from_secs(60);
         let deadline = Instant::now() + std::time::Duration::from_secs(5);
-        // A zero age scans every time, until the child is in a scan.
+        // A zero age starts a tick every time (and walks), until the child has exec'd.
         let child_rss = loop {
             let r = s.tree_rss(child.id(), std::time::Duration::ZERO);
-            if r > 0 {
+            if r > 0 && r < s.tree_rss(me, std::time::Duration::ZERO) {
                 break r;
             }
             assert!(Instant::now() < deadline, "the child never showed up");
             std::thread::yield_now();
         };
-        let tree = s.tree_rss(me, window);
+        let walked = s.tree_rss(me, std::time::Duration::ZERO);
         assert!(
-            tree > child_rss,
-            "the tree counts this process and its child"
+            walked > child_rss,
+            "a walk counts this process and its child"
+        );
+        // Past WALK_MAX trees in one tick, one scan answers: the same tree, and reused.
+        let mut scanned = 0;
+        for _ in 0..=WALK_MAX {
+            scanned = s.tree_rss(me, window);
+        }
+        assert!(
+            scanned > child_rss,
+            "the scan counts this process and its child"
         );
         let _ = child.kill();
         let _ = child.wait();
         assert_eq!(
             s.tree_rss(me, window),
-            tree,
+            scanned,
             "within its age the scan is reused"
         );
         assert_eq!(s.tree_rss(child.id(), std::time::Duration::ZERO), 0);
