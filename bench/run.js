@@ -28,6 +28,7 @@ const SCENARIOS = [
   require('./lib/scenarios/cluster'),
   require('./lib/scenarios/library'),
   require('./lib/scenarios/fleet-scale'),
+  require('./lib/scenarios/preload'),
   require('./lib/scenarios/queue'),
   require('./lib/scenarios/daemon-kill'),
   require('./lib/scenarios/soak'),

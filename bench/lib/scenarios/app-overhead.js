@@ -46,7 +46,7 @@ module.exports = {
           pm: side(samples.pm),
           pm2: side(samples.pm2),
           ref: { label: 'bare node app.js', samples: bare },
-          refTarget: { op: '<=', value: 1.05, text: '≤ 1.05× bare node' },
+          refTarget: { op: '<=', value: 1.02, text: '≤ 1.02× bare node' },
           note: `one sample per app (${N} apps per tool; ${bare.length} bare)`,
         }),
         row({

@@ -4,7 +4,10 @@
 // - start: `start <ecosystem>` with every app, clocked until every app runs (each a child of the
 //   daemon that has exec'd `sleep`, read from /proc, so the clock does not ask the manager);
 //   reference: a shell loop spawning the same processes (`sleep … &` N times);
-// - daemon RSS once the apps run (settled 2 s);
+// - daemon RSS once the apps run (settled 2 s), and its CPU over an idle window (10 s; quick 3 s);
+// - at 1,000 apps (pm-native and pm2): one more app in the ecosystem, a Node script with
+//   max_memory_restart 64M that grows to ~140 MiB when signalled; clocked from the moment its
+//   VmRSS is seen above the limit until its pid is gone (the manager's memory check acted);
 // - `jlist` and `ls` wall time (fresh CLI process, output to a pipe), interleaved;
 // - `stop all` and `delete all`, each clocked until the command returns.
 // The 1,000-app rows state the cost of each extra app between the two sizes.
@@ -15,7 +18,8 @@
 const fs = require('fs');
 const path = require('path');
 const cp = require('child_process');
-const { nowMs, sleep, waitFor, rssKiB, isAlive, killAll } = require('../proc');
+const { nowMs, sleep, waitFor, rssKiB, isAlive, killAll, killPid, cpuMs } = require('../proc');
+const { APPS } = require('../fleet');
 const { interleave, side, skipped, row } = require('../measure');
 const { fmtValue } = require('../stats');
 const { oxSide, toolsOf } = require('../oxmgr');
@@ -58,8 +62,11 @@ async function untilRunning(parent, n, since, what) {
   return nowMs() - since;
 }
 
-function writeEcosystem(dir, n) {
+const MEM_LIMIT_MIB = 64;
+
+function writeEcosystem(dir, n, withMemApp) {
   const apps = Array.from({ length: n }, (_, i) => ({ name: `s${i}`, script: SLEEP, args: '100000', interpreter: 'none', autorestart: false }));
+  if (withMemApp) apps.push({ name: 'mem', script: path.join(APPS, 'mem-grow.js'), max_memory_restart: `${MEM_LIMIT_MIB}M` });
   const file = path.join(dir, 'fleet.json');
   fs.writeFileSync(file, JSON.stringify({ apps }));
   return file;
@@ -75,7 +82,35 @@ function writeOxfile(dir, n) {
 
 /** `start <ecosystem>`, or OxMgr's `apply <oxfile>`. */
 function startFleetArgs(tool, dir, n) {
-  return tool.name === 'oxmgr' ? ['apply', writeOxfile(dir, n)] : ['start', writeEcosystem(dir, n)];
+  return tool.name === 'oxmgr' ? ['apply', writeOxfile(dir, n)] : ['start', writeEcosystem(dir, n, memApp(tool, n))];
+}
+
+const memApp = (tool, n) => n >= 1000 && tool.name !== 'oxmgr';
+
+/** Signals the memory app to grow; ms from its VmRSS seen above the limit to its pid gone. */
+async function memoryRestart(tool, home) {
+  const app = tool.jlist(home).find((p) => p.name === 'mem');
+  const pid = app && app.pid;
+  if (!pid) throw new Error(`${tool.name}: the memory app is not running`);
+  killPid(pid, 'SIGUSR2');
+  let crossed = null;
+  const over = await waitFor(() => (rssKiB(pid) || 0) / 1024 > MEM_LIMIT_MIB, { timeoutMs: 10000, intervalMs: 2 });
+  crossed = nowMs();
+  if (!over) throw new Error(`${tool.name}: the memory app did not grow past ${MEM_LIMIT_MIB} MiB`);
+  // pm2 checks memory every 30 s (its worker_interval).
+  if (!(await waitFor(() => !isAlive(pid), { timeoutMs: 45000, intervalMs: 5 }))) throw new Error(`${tool.name}: not restarted 45 s after crossing max_memory_restart`);
+  return nowMs() - crossed;
+}
+
+/**
+ * What creating files costs on the disk the homes are on (each pm-native app makes four: its
+ * out and err logs, its pid file, its notify socket): 1,000 empty files in a fresh directory.
+ */
+function createCost(ctx) {
+  const dir = ctx.lab.dir('creates');
+  const t0 = nowMs();
+  for (let i = 0; i < 1000; i++) fs.closeSync(fs.openSync(path.join(dir, `f${i}`), 'a'));
+  return nowMs() - t0;
 }
 
 /** The shell loop: N sleeps from one `sh`, clocked until all have exec'd; then ended. */
@@ -104,6 +139,12 @@ async function oneFleet(ctx, tool, n, out) {
     out.start.push(await untilRunning(daemon, n, t0, tool.name));
     await sleep(2000);
     out.rss.push(rssKiB(daemon) / 1024);
+    const windowMs = ctx.quick ? 3000 : 10000;
+    const c0 = cpuMs(daemon);
+    await sleep(windowMs);
+    const c1 = cpuMs(daemon);
+    if (c0 != null && c1 != null) out.idle.push(((c1 - c0) / windowMs) * 100);
+    if (memApp(tool, n)) out.mem.push(await memoryRestart(tool, home));
     const samples = n >= 1000 ? 5 : 10;
     for (let i = 0; i < 2; i++) tool.run(home, tool.jlistArgs, { timeoutMs: 60000 });
     const run = await interleave(samples, {
@@ -139,7 +180,8 @@ module.exports = {
   async run(ctx) {
     const tools = toolsOf(ctx);
     const reps = ctx.quick ? 1 : 2;
-    const fig = () => ({ start: [], rss: [], jlist: [], ls: [], stop: [], delete: [] });
+    const fig = () => ({ start: [], rss: [], idle: [], mem: [], jlist: [], ls: [], stop: [], delete: [] });
+    const creates = createCost(ctx);
     const res = {};
     for (const n of SIZES) {
       res[n] = { pm: fig(), pm2: fig(), oxmgr: fig(), shell: [] };
@@ -188,7 +230,22 @@ module.exports = {
           peer: ox('start'),
           ref: { label: 'shell loop', samples: r.shell },
           refTarget: n === 1000 ? { op: '<=', value: 1.1, text: '≤ 1.1× shell loop' } : undefined,
-          note: ctx.oxmgr ? 'OxMgr: `apply oxfile.toml` with the same apps' : undefined,
+          note: [
+            ctx.oxmgr ? 'OxMgr: `apply oxfile.toml` with the same apps' : '',
+            n === 1000 ? `each pm-native app makes 4 files (out and err logs, pid file, notify socket); 1,000 empty files take ${fmtValue(creates, 'ms')} to create on this disk, the shell loop makes none` : '',
+          ]
+            .filter(Boolean)
+            .join('; ') || undefined,
+        }),
+        row({
+          scenario: scen,
+          metric: `daemon CPU while the ${n} apps idle (% of one core)`,
+          unit: '%',
+          pm: s('pm', 'idle'),
+          pm2: s('pm2', 'idle'),
+          peer: ox('idle'),
+          absTarget: n === 1000 ? { stat: 'median', op: '<=', value: 0.5, text: '≤ 0.5%' } : undefined,
+          note: `utime+stime over ${ctx.quick ? 3 : 10} s, 10 ms ticks`,
         }),
         row({
           scenario: scen,
@@ -200,6 +257,20 @@ module.exports = {
           absTarget: { stat: 'median', op: '<=', value: targets.rss[n], text: `≤ ${targets.rss[n]} MiB` },
           note: `VmRSS${cost('rss', 'MiB')}`,
         }),
+        ...(n === 1000
+          ? [
+              row({
+                scenario: scen,
+                metric: `max_memory_restart with ${n} apps running: over the limit → restarted`,
+                unit: 'ms',
+                pm: s('pm', 'mem'),
+                pm2: s('pm2', 'mem'),
+                peer: ctx.oxmgr ? { label: 'OxMgr', ...skipped('not in its fleet') } : undefined,
+                absTarget: { stat: 'max', op: '<=', value: 1000, text: '≤ 1 s' },
+                note: `a Node app with max_memory_restart ${MEM_LIMIT_MIB}M grown to ~140 MiB; clocked from its VmRSS seen above the limit to its pid gone; pm2 checks every 30 s`,
+              }),
+            ]
+          : []),
         row({
           scenario: scen,
           metric: `jlist, ${n} apps`,

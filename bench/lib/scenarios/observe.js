@@ -14,8 +14,9 @@ const { row, side } = require('../measure');
 
 const N = 20;
 
-function tmux(sock, args) {
-  const r = cp.spawnSync('tmux', ['-L', sock, ...args], { encoding: 'utf8' });
+/** The run's environment (its marker): a tmux server and its panes left by an interrupted run are swept. */
+function tmux(ctx, sock, args) {
+  const r = cp.spawnSync('tmux', ['-L', sock, ...args], { encoding: 'utf8', env: ctx.lab.baseEnv() });
   if (r.error) throw new Error(`tmux: ${r.error.message}`);
   return r;
 }
@@ -26,9 +27,9 @@ function monit(ctx, tool, home) {
   const env = Object.entries(tool.homeEnv(home))
     .map(([k, v]) => `${k}='${v}'`)
     .join(' ');
-  const r = tmux(sock, ['new-session', '-d', '-x', '120', '-y', '40', `env ${env} '${tool.bin}' monit`]);
+  const r = tmux(ctx, sock, ['new-session', '-d', '-x', '120', '-y', '40', `env ${env} '${tool.bin}' monit`]);
   if (r.status !== 0) throw new Error(`tmux new-session: ${r.stderr.trim()}`);
-  return () => tmux(sock, ['kill-server']);
+  return () => tmux(ctx, sock, ['kill-server']);
 }
 
 module.exports = {

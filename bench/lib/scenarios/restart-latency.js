@@ -99,7 +99,7 @@ module.exports = {
             ref: { label: 'bare respawn loop (Node)', samples: crash.samples.ref },
             target: { op: '<=', value: 0.5, text: '≤ 0.5× pm2' },
             peerTarget: { op: '<=', value: 1.0, text: '≤ 1.0× OxMgr' },
-            refTarget: { op: '<=', value: 1.3, text: '≤ 1.3× bare respawn' },
+            refTarget: { op: '<=', value: 1.05, text: '≤ 1.05× bare respawn' },
             note: 'most of it is Node starting the app again: see the bare respawn loop',
           }),
           row({
