@@ -13,7 +13,7 @@
 
 const os = require('node:os');
 const crypto = require('node:crypto');
-const { checkName, encodeData, checkPushOptions, queueError } = require('./queue.js');
+const { checkName, encodeData, checkPushOptions, queueError, JobIterator } = require('./queue.js');
 
 const DEFAULT_CONNECT_TIMEOUT = 2000;
 const HEARTBEAT_MS = 1000;
@@ -182,8 +182,9 @@ class RedisJob {
   }
 }
 
-class RedisConsumer {
+class RedisConsumer extends JobIterator {
   constructor(queue, opts) {
+    super();
     this.queue = queue;
     this.concurrency = opts.concurrency === undefined ? 1 : opts.concurrency;
     if (!Number.isInteger(this.concurrency) || this.concurrency < 1) throw queueError('ERR_INVALID_ARG_VALUE', `concurrency must be a positive integer, got ${opts.concurrency}`);
@@ -191,11 +192,6 @@ class RedisConsumer {
     const k = queue.keys;
     this._proc = `${k.ready}:proc:${this.id}`;
     this._held = 0;
-    this._ready = [];
-    this._takers = [];
-    this._closed = false;
-    this._failed = null;
-    this._draining = null;
     this._onIdle = null;
     // Its own connection for the blocking moves; commands go on the queue's shared one.
     this._blocking = makeClient(queue.url, queue.options);
@@ -271,10 +267,7 @@ class RedisConsumer {
     if (q.options.mode !== 'list') counts = await q.client.hmget(q.keys.attempts, ...jobs.map((j) => j.id));
     jobs.forEach((j, i) => {
       this._held++;
-      const job = new RedisJob(this, j.raw, j.data, j.id, 1 + Number(counts[i] || 0));
-      const t = this._takers.shift();
-      if (t) t.resolve({ value: job, done: false });
-      else this._ready.push(job);
+      this._deliver(new RedisJob(this, j.raw, j.data, j.id, 1 + Number(counts[i] || 0)));
     });
   }
 
@@ -315,16 +308,8 @@ class RedisConsumer {
 
   _fail(e) {
     this._failed = e;
-    for (const t of this._takers) t.reject(e);
-    this._takers = [];
+    this._endTakers(e);
     this.close();
-  }
-
-  next() {
-    if (this._ready.length) return Promise.resolve({ value: this._ready.shift(), done: false });
-    if (this._failed) return Promise.reject(this._failed);
-    if (this._closed || this._draining) return Promise.resolve({ value: undefined, done: true });
-    return new Promise((resolve, reject) => this._takers.push({ resolve, reject }));
   }
 
   /** Puts jobs moved into this consumer's list but never started back at the head, unattempted. */
@@ -337,8 +322,7 @@ class RedisConsumer {
   drain() {
     if (this._draining) return this._draining;
     this._draining = (async () => {
-      for (const t of this._takers) t.resolve({ value: undefined, done: true });
-      this._takers = [];
+      this._endTakers();
       const unstarted = this._ready;
       this._ready = [];
       if (this._wake) this._wake();
@@ -357,8 +341,7 @@ class RedisConsumer {
   async close() {
     if (this._closed) return;
     this._closed = true;
-    for (const t of this._takers) t.resolve({ value: undefined, done: true });
-    this._takers = [];
+    this._endTakers();
     this._ready = [];
     if (this._onIdle) this._onIdle();
     for (const t of this._timers) clearInterval(t);
@@ -378,13 +361,6 @@ class RedisConsumer {
     }
   }
 
-  return() {
-    return this.close().then(() => ({ value: undefined, done: true }));
-  }
-
-  [Symbol.asyncIterator]() {
-    return this;
-  }
 }
 
 class RedisQueue {

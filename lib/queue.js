@@ -218,19 +218,62 @@ class Job {
 }
 
 /** What consume() returns: an async iterator of jobs, with close(). */
-class Consumer {
+/**
+ * The iterator half both transports' consumers share (this file's and queue-redis.js'): jobs
+ * handed over wait in `_ready` until next() takes them, and next() calls made before a job
+ * arrives wait in `_takers`. A consumer that failed rejects next() with why; a closed or
+ * draining one ends it.
+ */
+class JobIterator {
+  constructor() {
+    this._ready = []; // jobs delivered, not yet taken by the iterator
+    this._takers = []; // next() calls waiting for a job
+    this._closed = false;
+    this._failed = null;
+    this._draining = null; // drain()'s promise, once asked
+  }
+
+  _deliver(job) {
+    const t = this._takers.shift();
+    if (t) t.resolve({ value: job, done: false });
+    else this._ready.push(job);
+  }
+
+  /** Answers every waiting next(): rejected with `err`, or done. */
+  _endTakers(err) {
+    for (const t of this._takers) {
+      if (err) t.reject(err);
+      else t.resolve({ value: undefined, done: true });
+    }
+    this._takers = [];
+  }
+
+  next() {
+    if (this._ready.length) return Promise.resolve({ value: this._ready.shift(), done: false });
+    if (this._failed) return Promise.reject(this._failed);
+    if (this._closed || this._draining) return Promise.resolve({ value: undefined, done: true });
+    return new Promise((resolve, reject) => this._takers.push({ resolve, reject }));
+  }
+
+  return() {
+    return this.close().then(() => ({ value: undefined, done: true }));
+  }
+
+  [Symbol.asyncIterator]() {
+    return this;
+  }
+}
+
+class Consumer extends JobIterator {
   constructor(queue, opts) {
+    super();
     this.queue = queue;
     this.concurrency = opts.concurrency === undefined ? 1 : opts.concurrency;
     if (!Number.isInteger(this.concurrency) || this.concurrency < 1) throw queueError('ERR_INVALID_ARG_VALUE', `concurrency must be a positive integer, got ${opts.concurrency}`);
     this.visibilityTimeout = opts.visibilityTimeout ?? queue.options.visibilityTimeout;
     this._session = null;
-    this._ready = []; // jobs delivered, not yet taken by the iterator
-    this._takers = []; // next() calls waiting for a job
-    this._closed = false;
     this._pendingAcks = new Map(); // 'ack' | nack key → { ids, waiters, fields }
     this._held = 0; // delivered on this session and not yet settled
-    this._draining = null; // drain()'s promise, once asked
     this._onIdle = null; // resolves drain() when _held reaches 0
     this._backoff = RECONNECT_MIN_MS;
     // A first connection that fails is the caller's error (no daemon binary, a bad home...);
@@ -239,8 +282,7 @@ class Consumer {
     this.consuming.catch((e) => {
       this._failed = e;
       this._closed = true;
-      for (const t of this._takers) t.reject(e);
-      this._takers = [];
+      this._endTakers(e);
     });
   }
 
@@ -275,12 +317,6 @@ class Consumer {
       });
     };
     setTimeout(retry, this._backoff);
-  }
-
-  _deliver(job) {
-    const t = this._takers.shift();
-    if (t) t.resolve({ value: job, done: false });
-    else this._ready.push(job);
   }
 
   _settle(job, kind, opts) {
@@ -321,13 +357,6 @@ class Consumer {
     return new Promise((resolve) => p.waiters.set(job.id, resolve));
   }
 
-  next() {
-    if (this._ready.length) return Promise.resolve({ value: this._ready.shift(), done: false });
-    if (this._closed || this._draining) return Promise.resolve({ value: undefined, done: true });
-    if (this._failed) return Promise.reject(this._failed);
-    return new Promise((resolve, reject) => this._takers.push({ resolve, reject }));
-  }
-
   /** Gives jobs this consumer was handed but never started back to the queue, unattempted. */
   _release(s, ids) {
     if (ids.length && !s.closed) this._cancel(s, ids);
@@ -351,8 +380,7 @@ class Consumer {
   drain() {
     if (this._draining) return this._draining;
     this._draining = (async () => {
-      for (const t of this._takers) t.resolve({ value: undefined, done: true });
-      this._takers = [];
+      this._endTakers();
       const unstarted = this._ready.map((j) => j.id);
       this._ready = [];
       const s = this._session;
@@ -372,8 +400,7 @@ class Consumer {
   close() {
     if (this._closed) return Promise.resolve();
     this._closed = true;
-    for (const t of this._takers) t.resolve({ value: undefined, done: true });
-    this._takers = [];
+    this._endTakers();
     this._ready = [];
     // Acks made in this turn still go out before the connection closes.
     return new Promise((resolve) =>
@@ -387,14 +414,6 @@ class Consumer {
         } else resolve();
       }),
     );
-  }
-
-  return() {
-    return this.close().then(() => ({ value: undefined, done: true }));
-  }
-
-  [Symbol.asyncIterator]() {
-    return this;
   }
 }
 
@@ -567,4 +586,4 @@ function queue(name, options = {}) {
   return new Queue(name, options);
 }
 
-module.exports = { queue, Queue, Consumer, Job, checkName, encodeData, checkPushOptions, queueError };
+module.exports = { queue, Queue, Consumer, Job, JobIterator, checkName, encodeData, checkPushOptions, queueError };
