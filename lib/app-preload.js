@@ -266,8 +266,10 @@
   // The instances of an app share its listening socket, so a daemon's probe of that port may be
   // answered by any of them (the old one, during a reload). For each server listening on a
   // probed port (PM_NATIVE_PROBE_PORTS: numbers, or names of variables holding one), a private
-  // 127.0.0.1 port is opened whose connections go to that server, and named to the daemon,
-  // whose probes of this process then dial it. Only for servers reachable on loopback already.
+  // socket is opened whose connections go to that server, and named to the daemon, whose probes
+  // of this process then dial it. It is an abstract unix socket: no file to clean up, and no TCP
+  // port taken from the range other apps may be about to bind. Only for servers reachable on
+  // loopback already.
 
   const TWIN = Symbol('pm-native.probe-twin');
   const probePorts = new Set(
@@ -285,6 +287,8 @@
     server.once('listening', () => {
       const a = server.address();
       if (!a || typeof a !== 'object' || !probePorts.has(a.port) || !onLoopback(a.address)) return;
+      // The daemon dials only names of this process (the prefix up to the pid is checked).
+      const name = `pm-native-probe:${process.pid}:${a.port}`;
       const announce = (via) => {
         if (process.connected) process.send({ 'pm-native': 'probe-port', port: a.port, via });
       };
@@ -294,11 +298,14 @@
       });
       side[TWIN] = null;
       server[TWIN] = side;
-      side.on('error', () => announce(0));
-      // exclusive: a cluster worker binds it itself instead of asking the primary.
-      side.listen({ port: 0, host: '127.0.0.1', exclusive: true }, () => announce(side.address().port));
+      side.on('error', () => announce(null));
+      // exclusive: bound here, not asked of the daemon (fork mode) or the primary (a worker).
+      side.listen({ path: `\0${name}`, exclusive: true }, () => announce(name));
       side.unref();
-      server.once('close', () => side.close());
+      server.once('close', () => {
+        side.close();
+        server[TWIN] = undefined; // a later listen() gets a twin again
+      });
     });
   }
 

@@ -144,14 +144,13 @@ pub(super) async fn read_channel(
         }
         // The preload's private twin of a probed port (see probe::Routes).
         if value.get("pm-native").and_then(Value::as_str) == Some("probe-port") {
-            let port = |k: &str| {
-                value
-                    .get(k)
-                    .and_then(Value::as_u64)
-                    .and_then(|n| u16::try_from(n).ok())
-            };
-            if let (Some(r), Some(public), Some(private)) = (&routes, port("port"), port("via")) {
-                r.via(public, private);
+            let public = value
+                .get("port")
+                .and_then(Value::as_u64)
+                .and_then(|n| u16::try_from(n).ok());
+            let twin = value.get("via").and_then(Value::as_str).map(str::to_string);
+            if let (Some(r), Some(public)) = (&routes, public) {
+                r.via(public, twin);
             }
             continue;
         }

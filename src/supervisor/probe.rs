@@ -24,11 +24,11 @@ const MAX_RESPONSE: usize = 64 * 1024;
 /// sockets (the daemon hands the same socket to each, so a reload never closes the accept
 /// queue), so a probe of the shared port may be answered by any of them: by the old process
 /// during a reload, by a sibling during a scale-up. A Node app's preload opens a private
-/// 127.0.0.1 port beside each server listening on a probed port, feeds its connections to
+/// abstract unix socket beside each server listening on a probed port, feeds its connections to
 /// that server, and names it on the channel; this child's probes then dial that one.
 pub(super) struct Routes {
-    /// (public, private); private 0: the preload could not open one.
-    via: Mutex<Vec<(u16, u16)>>,
+    /// (public port, its twin's abstract name); `None`: the preload could not open one.
+    via: Mutex<Vec<(u16, Option<String>)>>,
     /// Whether the daemon holds a shared listening socket on a port now.
     shared: Box<dyn Fn(u16) -> bool + Send + Sync>,
 }
@@ -42,31 +42,37 @@ impl Routes {
     }
 
     /// The preload's private twin of `port`.
-    pub fn via(&self, port: u16, private: u16) {
+    pub fn via(&self, port: u16, twin: Option<String>) {
         let mut t = self.via.lock().unwrap_or_else(|p| p.into_inner());
         t.retain(|(p, _)| *p != port);
-        t.push((port, private));
+        t.push((port, twin));
     }
 
-    /// The port a probe of `port` dials, or why it cannot tell this child from the others on
-    /// that port yet (the twin is named right after the child's server listens).
-    fn dial(&self, port: u16) -> Result<u16, String> {
+    /// The twin a probe of `port` dials (`None`: the port itself), or why it cannot tell this
+    /// child from the others on that port yet (the twin is named right after it listens).
+    fn dial(&self, port: u16) -> Result<Option<String>, String> {
         let known = self
             .via
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .iter()
             .find(|(p, _)| *p == port)
-            .map(|(_, v)| *v);
+            .map(|(_, v)| v.clone());
         match known {
-            Some(0) => Ok(port),
-            Some(private) => Ok(private),
+            Some(twin) => Ok(twin),
             None if (self.shared)(port) => Err(format!(
-                "port {port} is shared with the app's other processes and this one has not opened its own probe port (not listening yet)"
+                "port {port} is shared with the app's other processes and this one has not opened its own probe socket (not listening yet)"
             )),
-            None => Ok(port),
+            None => Ok(None),
         }
     }
+}
+
+/// What a probe connects to.
+enum Dial<'a> {
+    Tcp(&'a str, u16),
+    /// An abstract unix socket of the child (see [`Routes`]).
+    Twin(String),
 }
 
 /// What a probe needs of its instance, resolved at launch.
@@ -74,19 +80,21 @@ pub(super) struct ProbeEnv {
     pub env: Vec<(String, String)>,
     pub cwd: Option<String>,
     pub pid: u32,
-    /// A Node app's private probe ports (see [`Routes`]).
+    /// A Node app's private probe sockets (see [`Routes`]).
     pub routes: Option<Arc<Routes>>,
 }
 
 impl ProbeEnv {
-    /// Where a probe of `host:port` connects: this child's private twin when it has one.
-    fn dial<'a>(&self, host: &'a str, port: u16) -> Result<(&'a str, u16), String> {
+    /// Where a probe of `host:port` connects: this child's private twin when it has one (a
+    /// name of this child's own, which the preload makes: anything else is not dialled).
+    fn dial<'a>(&self, host: &'a str, port: u16) -> Result<Dial<'a>, String> {
+        let own = format!("pm-native-probe:{}:", self.pid);
         match &self.routes {
             Some(r) if super::checks::is_local(host) => match r.dial(port)? {
-                p if p == port => Ok((host, port)),
-                p => Ok(("127.0.0.1", p)),
+                Some(name) if name.starts_with(&own) => Ok(Dial::Twin(name)),
+                _ => Ok(Dial::Tcp(host, port)),
             },
-            _ => Ok((host, port)),
+            _ => Ok(Dial::Tcp(host, port)),
         }
     }
 
@@ -106,6 +114,29 @@ impl ProbeEnv {
                 .ok_or_else(|| format!("${name} is not a port")),
         }
     }
+}
+
+/// Connects to a child's abstract unix socket. Node 20's libuv binds an abstract name padded
+/// with NULs to the whole `sun_path` (what `ss -x` shows as trailing `@`s), newer ones may bind
+/// it exactly: both are tried.
+fn twin_stream(name: &str) -> std::io::Result<tokio::net::UnixStream> {
+    use std::os::linux::net::SocketAddrExt;
+    const SUN_PATH: usize = 108;
+    let mut padded = name.as_bytes().to_vec();
+    padded.resize(SUN_PATH - 1, 0);
+    let mut last = None;
+    for candidate in [padded.as_slice(), name.as_bytes()] {
+        let addr = std::os::unix::net::SocketAddr::from_abstract_name(candidate)?;
+        // A unix connect does not wait for the server: it succeeds or fails at once.
+        match std::os::unix::net::UnixStream::connect_addr(&addr) {
+            Ok(s) => {
+                s.set_nonblocking(true)?;
+                return tokio::net::UnixStream::from_std(s);
+            }
+            Err(e) => last = Some(e),
+        }
+    }
+    Err(last.unwrap_or_else(|| std::io::Error::other("no address to try")))
 }
 
 /// Which roles this probe plays for the child.
@@ -214,12 +245,18 @@ pub(super) async fn check(t: &Target, timeout: Duration, env: &ProbeEnv) -> Resu
         Target::Exec(cmd) => exec(cmd, timeout, env).await,
         Target::Tcp { host, port } => {
             let port = env.port(port)?;
-            let (to, via) = env.dial(host, port)?;
+            let dial = env.dial(host, port)?;
+            let refused = |e: std::io::Error| format!("cannot connect to {host}:{port}: {e}");
             bounded(timeout, async {
-                tokio::net::TcpStream::connect((to, via))
-                    .await
-                    .map(|_| "connected".to_string())
-                    .map_err(|e| format!("cannot connect to {host}:{port}: {e}"))
+                match dial {
+                    Dial::Tcp(h, p) => tokio::net::TcpStream::connect((h, p))
+                        .await
+                        .map(|_| "connected".to_string())
+                        .map_err(refused),
+                    Dial::Twin(name) => twin_stream(&name)
+                        .map(|_| "connected".to_string())
+                        .map_err(refused),
+                }
             })
             .await
         }
@@ -231,7 +268,22 @@ pub(super) async fn check(t: &Target, timeout: Duration, env: &ProbeEnv) -> Resu
         } => {
             let port = env.port(port)?;
             let dial = env.dial(host, port)?;
-            bounded(timeout, http(dial, host, port, path, status)).await
+            let refused = |e: std::io::Error| format!("cannot connect to {host}:{port}: {e}");
+            bounded(timeout, async {
+                match dial {
+                    Dial::Tcp(h, p) => {
+                        let s = tokio::net::TcpStream::connect((h, p))
+                            .await
+                            .map_err(refused)?;
+                        http(s, host, port, path, status).await
+                    }
+                    Dial::Twin(name) => {
+                        let s = twin_stream(&name).map_err(refused)?;
+                        http(s, host, port, path, status).await
+                    }
+                }
+            })
+            .await
         }
     }
 }
@@ -245,17 +297,14 @@ async fn bounded(
         .unwrap_or_else(|_| Err(format!("no answer within {} ms", timeout.as_millis())))
 }
 
-/// A GET of `host:port` (the Host header), connected to `dial`.
-async fn http(
-    dial: (&str, u16),
+/// A GET of `host:port` (the Host header) on a connected stream.
+async fn http<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin>(
+    mut s: S,
     host: &str,
     port: u16,
     path: &str,
     accepted: &[(u16, u16)],
 ) -> Result<String, String> {
-    let mut s = tokio::net::TcpStream::connect(dial)
-        .await
-        .map_err(|e| format!("cannot connect to {host}:{port}: {e}"))?;
     let req = format!(
         "GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\nUser-Agent: pm-native-probe\r\nAccept: */*\r\nConnection: close\r\n\r\n"
     );
@@ -414,26 +463,39 @@ mod tests {
         assert!(gone, "sleep {pid} survived its probe");
     }
 
-    /// Answers every request with `code` and its own port.
-    async fn answering(code: u16) -> u16 {
-        let l = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        let port = l.local_addr().expect("addr").port();
-        tokio::spawn(async move {
-            while let Ok((mut s, _)) = l.accept().await {
-                let mut buf = [0u8; 1024];
-                let _ = s.read(&mut buf).await;
-                let reply = format!("HTTP/1.1 {code} X\r\nContent-Length: 0\r\n\r\n");
-                let _ = s.write_all(reply.as_bytes()).await;
-            }
-        });
-        port
+    /// Answers one request with `code`.
+    async fn reply<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin>(mut s: S, code: u16) {
+        let mut buf = [0u8; 1024];
+        let _ = s.read(&mut buf).await;
+        let reply = format!("HTTP/1.1 {code} X\r\nContent-Length: 0\r\n\r\n");
+        let _ = s.write_all(reply.as_bytes()).await;
     }
 
     #[tokio::test]
     async fn probes_of_a_shared_port_dial_the_childs_own_twin() {
-        let (public, private) = (answering(200).await, answering(503).await);
+        use std::os::linux::net::SocketAddrExt;
+        // The shared port answers 200 (the old process), this child's twin 503.
+        let tcp = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let public = tcp.local_addr().expect("addr").port();
+        tokio::spawn(async move {
+            while let Ok((s, _)) = tcp.accept().await {
+                reply(s, 200).await;
+            }
+        });
+        let pid = std::process::id();
+        let name = format!("pm-native-probe:{pid}:{public}");
+        let addr = std::os::unix::net::SocketAddr::from_abstract_name(name.as_bytes())
+            .expect("abstract name");
+        let std_unix = std::os::unix::net::UnixListener::bind_addr(&addr).expect("bind twin");
+        std_unix.set_nonblocking(true).expect("nonblocking");
+        let unix = tokio::net::UnixListener::from_std(std_unix).expect("tokio listener");
+        tokio::spawn(async move {
+            while let Ok((s, _)) = unix.accept().await {
+                reply(s, 503).await;
+            }
+        });
         let shared = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let routes = Arc::new(Routes::new({
             let shared = shared.clone();
@@ -441,6 +503,7 @@ mod tests {
         }));
         let env = ProbeEnv {
             routes: Some(routes.clone()),
+            pid,
             ..env()
         };
         let t = Duration::from_secs(2);
@@ -463,18 +526,27 @@ mod tests {
             err.contains("shared with the app's other processes"),
             "{err}"
         );
-        routes.via(public, private);
+        routes.via(public, Some(name.clone()));
         assert_eq!(
             check(&get("localhost"), t, &env).await,
             Err("HTTP 503".into())
         );
-        let tcp = Target::Tcp {
+        let tcp_probe = Target::Tcp {
             host: "0.0.0.0".into(),
             port: Port::Fixed(public),
         };
-        assert!(check(&tcp, t, &env).await.is_ok());
+        assert!(check(&tcp_probe, t, &env).await.is_ok());
+        // A name that is not this child's own is not dialled.
+        routes.via(
+            public,
+            Some(format!("pm-native-probe:{}:{public}", pid + 1)),
+        );
+        assert_eq!(
+            check(&get("127.0.0.1"), t, &env).await,
+            Ok("HTTP 200".into())
+        );
         // A twin the preload could not open: the shared port again.
-        routes.via(public, 0);
+        routes.via(public, None);
         assert_eq!(
             check(&get("127.0.0.1"), t, &env).await,
             Ok("HTTP 200".into())
