@@ -90,4 +90,10 @@ function fmtRatio(r) {
   return `${sig3(r)}×`;
 }
 
-module.exports = { summarize, quantile, ratio, sig3, fmtValue, fmtSummary, fmtRatio };
+/** The median of the finite samples, as the tables show it; NaN if there are none. */
+function median(samples) {
+  const s = summarize(samples);
+  return s ? s.median : NaN;
+}
+
+module.exports = { summarize, median, quantile, ratio, sig3, fmtValue, fmtSummary, fmtRatio };

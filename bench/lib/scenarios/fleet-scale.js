@@ -21,7 +21,7 @@ const cp = require('child_process');
 const { nowMs, sleep, waitFor, rssKiB, isAlive, killAll, killPid, cpuMs } = require('../proc');
 const { APPS } = require('../fleet');
 const { interleave, side, skipped, row } = require('../measure');
-const { fmtValue } = require('../stats');
+const { fmtValue, median } = require('../stats');
 const { oxSide, toolsOf } = require('../oxmgr');
 
 const SIZES = [100, 1000];
@@ -165,11 +165,6 @@ async function oneFleet(ctx, tool, n, out) {
     await ctx.lab.teardown(home);
   }
 }
-
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length ? s[s.length >> 1] : NaN;
-};
 
 module.exports = {
   id: 'fleet-scale',

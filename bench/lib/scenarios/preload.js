@@ -14,6 +14,7 @@ const path = require('path');
 const cp = require('child_process');
 const { nowMs } = require('../proc');
 const { row, side, skipped } = require('../measure');
+const { median } = require('../stats');
 
 const REPO = path.resolve(__dirname, '..', '..', '..');
 const PRELOAD = path.join(REPO, 'lib', 'app-preload.js');
@@ -45,11 +46,6 @@ function timedRequire(ctx, file) {
     return ms;
   });
 }
-
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length ? s[s.length >> 1] : NaN;
-};
 
 module.exports = {
   id: 'preload',
