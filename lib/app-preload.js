@@ -2,8 +2,8 @@
 // Loaded with `--require` into every Node app the daemon starts (the daemon embeds this file and
 // writes it to its home). It reports uncaught exceptions on the bus (`process:exception`, as
 // pm2's container does) and does two things for zero-downtime reloads (and, when the app sets
-// max_event_loop_lag, sends the daemon heartbeats, and gives probed servers a private port of
-// their own; see below):
+// max_event_loop_lag, sends the daemon heartbeats, and gives probed servers a private socket
+// of their own; see below):
 //
 // 1. Fork mode: a server's listen() asks the daemon for the listening socket, in Node's own
 //    cluster protocol (queryServer / listening / close), instead of binding it. The daemon binds

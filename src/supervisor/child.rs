@@ -86,7 +86,7 @@ pub(super) struct Signals {
     pub listening_is_ready: bool,
     /// Stamped by the preload's heartbeats, when `max_event_loop_lag` is checked.
     pub heartbeat: Option<Arc<super::monitor::Stamps>>,
-    /// The child's shared and private probe ports, when its probes dial its own ports.
+    /// Where the preload's probe twins are recorded, when the child's probes dial its own ports.
     pub routes: Option<Arc<super::probe::Routes>>,
 }
 

@@ -75,7 +75,7 @@ impl Prepared {
         env
     }
 
-    /// Where the channel reader records the child's shared and private ports.
+    /// Where the channel reader records the preload's probe twins.
     pub fn routes(&self) -> Option<Arc<probe::Routes>> {
         self.routes.clone()
     }

@@ -68,12 +68,9 @@ impl Routes {
     }
 }
 
-/// What a probe connects to.
-enum Dial<'a> {
-    Tcp(&'a str, u16),
-    /// An abstract unix socket of the child (see [`Routes`]).
-    Twin(String),
-}
+/// A connected probe: TCP, or a child's twin.
+trait Conn: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send {}
+impl<T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send> Conn for T {}
 
 /// What a probe needs of its instance, resolved at launch.
 pub(super) struct ProbeEnv {
@@ -85,17 +82,23 @@ pub(super) struct ProbeEnv {
 }
 
 impl ProbeEnv {
-    /// Where a probe of `host:port` connects: this child's private twin when it has one (a
-    /// name of this child's own, which the preload makes: anything else is not dialled).
-    fn dial<'a>(&self, host: &'a str, port: u16) -> Result<Dial<'a>, String> {
+    /// Connects a probe of `host:port`: to this child's private twin when it has one (a name
+    /// of this child's own, which the preload makes: anything else is not dialled).
+    async fn connect(&self, host: &str, port: u16) -> Result<Box<dyn Conn>, String> {
+        let refused = |e: std::io::Error| format!("cannot connect to {host}:{port}: {e}");
         let own = format!("pm-native-probe:{}:", self.pid);
-        match &self.routes {
-            Some(r) if super::checks::is_local(host) => match r.dial(port)? {
-                Some(name) if name.starts_with(&own) => Ok(Dial::Twin(name)),
-                _ => Ok(Dial::Tcp(host, port)),
-            },
-            _ => Ok(Dial::Tcp(host, port)),
-        }
+        let twin = match &self.routes {
+            Some(r) if super::checks::is_local(host) => r.dial(port)?,
+            _ => None,
+        };
+        Ok(match twin {
+            Some(name) if name.starts_with(&own) => Box::new(twin_stream(&name).map_err(refused)?),
+            _ => Box::new(
+                tokio::net::TcpStream::connect((host, port))
+                    .await
+                    .map_err(refused)?,
+            ),
+        })
     }
 
     fn port(&self, p: &Port) -> Result<u16, String> {
@@ -245,18 +248,10 @@ pub(super) async fn check(t: &Target, timeout: Duration, env: &ProbeEnv) -> Resu
         Target::Exec(cmd) => exec(cmd, timeout, env).await,
         Target::Tcp { host, port } => {
             let port = env.port(port)?;
-            let dial = env.dial(host, port)?;
-            let refused = |e: std::io::Error| format!("cannot connect to {host}:{port}: {e}");
             bounded(timeout, async {
-                match dial {
-                    Dial::Tcp(h, p) => tokio::net::TcpStream::connect((h, p))
-                        .await
-                        .map(|_| "connected".to_string())
-                        .map_err(refused),
-                    Dial::Twin(name) => twin_stream(&name)
-                        .map(|_| "connected".to_string())
-                        .map_err(refused),
-                }
+                env.connect(host, port)
+                    .await
+                    .map(|_| "connected".to_string())
             })
             .await
         }
@@ -267,21 +262,8 @@ pub(super) async fn check(t: &Target, timeout: Duration, env: &ProbeEnv) -> Resu
             status,
         } => {
             let port = env.port(port)?;
-            let dial = env.dial(host, port)?;
-            let refused = |e: std::io::Error| format!("cannot connect to {host}:{port}: {e}");
             bounded(timeout, async {
-                match dial {
-                    Dial::Tcp(h, p) => {
-                        let s = tokio::net::TcpStream::connect((h, p))
-                            .await
-                            .map_err(refused)?;
-                        http(s, host, port, path, status).await
-                    }
-                    Dial::Twin(name) => {
-                        let s = twin_stream(&name).map_err(refused)?;
-                        http(s, host, port, path, status).await
-                    }
-                }
+                http(env.connect(host, port).await?, host, port, path, status).await
             })
             .await
         }
