@@ -273,23 +273,6 @@ class OxmgrTool extends Tool {
     }
     return handle.pid;
   }
-
-  jlist(home) {
-    return JSON.parse(this.run(home, this.jlistArgs, { timeoutMs: 30000 }).stdout);
-  }
-
-  async waitOnline(home, n, timeoutMs = 60000) {
-    let last = null;
-    const ok = await waitFor(
-      () => {
-        last = this.jlist(home);
-        return last.filter((p) => p.pid > 0 && p.status === 'running').length >= n ? last : null;
-      },
-      { timeoutMs, intervalMs: 250 },
-    );
-    if (!ok) throw new Error(`oxmgr: ${n} apps not running after ${timeoutMs} ms (${(last || []).map((p) => p.status).join(',')})`);
-    return ok;
-  }
 }
 
 /**
